@@ -1,0 +1,141 @@
+/**
+ * Structured trace events and the run's fingerprint.
+ *
+ * Two kinds of events:
+ * - `emit` (summary level): every meaningful step (checkpoint triggered/completed/aborted, crash,
+ *   restore, commit, fault). Always folded into the rolling hash, recorded unless the level is "off".
+ * - `detail` (full level): per-record chatter, recorded only at level "full" and never hashed, so
+ *   the fingerprint does not depend on the level a run was recorded at.
+ *
+ * The hash is a 64-bit FNV-1a (two 32-bit lanes) over a canonical encoding: keys sorted, numbers
+ * in JavaScript's shortest round-trip form. The same events give the same hash on every machine.
+ */
+import { assert } from "./assert.ts";
+
+export type TraceLevel = "off" | "summary" | "full";
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [k: string]: JsonValue };
+export type TraceData = { readonly [k: string]: JsonValue | undefined };
+export type TraceEvent = {
+  readonly seq: number;
+  readonly time: number;
+  readonly node: string;
+  readonly kind: string;
+  readonly level: "summary" | "full";
+  readonly data: TraceData;
+};
+
+/** Canonical JSON: object keys sorted, undefined fields dropped. Deterministic across machines. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== "object") {
+    if (typeof v === "number") {
+      assert(Number.isFinite(v), `non-finite number in canonical encoding: ${v}`);
+      return Object.is(v, -0) ? "0" : JSON.stringify(v);
+    }
+    if (v === undefined) return "null";
+    return JSON.stringify(v);
+  }
+  if (Array.isArray(v)) return "[" + v.map(canonicalJson).join(",") + "]";
+  const obj = v as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
+  return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalJson(obj[k])).join(",") + "}";
+}
+
+/** A 64-bit FNV-1a over a string, as two 32-bit lanes; used for the trace hash and digests. */
+export class Fnv64 {
+  private h1 = 0x811c9dc5 | 0;
+  private h2 = 0xcbf29ce4 | 0;
+  update(s: string): this {
+    let a = this.h1;
+    let b = this.h2;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x01000193) ^ (a >>> 15);
+    }
+    this.h1 = a;
+    this.h2 = b;
+    return this;
+  }
+  hex(): string {
+    return (this.h1 >>> 0).toString(16).padStart(8, "0") + (this.h2 >>> 0).toString(16).padStart(8, "0");
+  }
+}
+
+export function digest(v: unknown): string {
+  return new Fnv64().update(canonicalJson(v)).hex();
+}
+
+export type TraceOptions = {
+  /** What is recorded: "off" keeps only the hash, "summary" the meaningful steps, "full" everything. */
+  readonly level: TraceLevel;
+  /** Bound on recorded events; beyond it events are still hashed but no longer stored. */
+  readonly maxRecordedEvents: number;
+};
+
+export const defaultTraceOptions: TraceOptions = { level: "summary", maxRecordedEvents: 2_000_000 };
+
+export class Trace {
+  private readonly hasher = new Fnv64();
+  private readonly recorded: TraceEvent[] = [];
+  private seq = 0;
+  private hashedCount = 0;
+  private dropped = 0;
+  private readonly listeners: Array<(e: TraceEvent) => void> = [];
+  readonly options: TraceOptions;
+
+  constructor(
+    private readonly clock: { readonly now: number },
+    options: Partial<TraceOptions> = {},
+  ) {
+    this.options = { ...defaultTraceOptions, ...options };
+  }
+
+  get level(): TraceLevel {
+    return this.options.level;
+  }
+
+  /** A meaningful step: hashed, and recorded unless the level is "off". */
+  emit(node: string, kind: string, data: TraceData = {}): void {
+    const time = this.clock.now;
+    this.hasher.update(`${time}|${node}|${kind}|${canonicalJson(data)}\n`);
+    this.hashedCount++;
+    const e: TraceEvent = { seq: this.seq++, time, node, kind, level: "summary", data };
+    for (const l of this.listeners) l(e);
+    if (this.options.level !== "off") this.record(e);
+  }
+
+  /** Per-record detail: recorded only at level "full", never hashed. */
+  detail(node: string, kind: string, data: TraceData = {}): void {
+    if (this.options.level !== "full") return;
+    this.record({ seq: this.seq++, time: this.clock.now, node, kind, level: "full", data });
+  }
+
+  /** Whether `detail` records anything (lets hot paths skip building the data object). */
+  get detailed(): boolean {
+    return this.options.level === "full";
+  }
+
+  /** Observe summary events as they happen (checkers, fault triggers). */
+  subscribe(listener: (e: TraceEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private record(e: TraceEvent): void {
+    if (this.recorded.length < this.options.maxRecordedEvents) this.recorded.push(e);
+    else this.dropped++;
+  }
+
+  /** The run's fingerprint: 16 hex digits over every summary event so far. */
+  hash(): string {
+    return this.hasher.hex();
+  }
+  events(): readonly TraceEvent[] {
+    return this.recorded;
+  }
+  get hashedEvents(): number {
+    return this.hashedCount;
+  }
+  get droppedEvents(): number {
+    return this.dropped;
+  }
+}
