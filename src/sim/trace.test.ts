@@ -1,0 +1,153 @@
+import { describe, expect, test } from "vitest";
+import { AssertionFailure } from "./assert.ts";
+import { Fnv64, Trace, canonicalJson, digest } from "./trace.ts";
+import type { TraceEvent, TraceLevel } from "./trace.ts";
+
+/** A fixed sequence of emits and details, at a clock the caller moves. */
+function record(level: TraceLevel, withDetails: boolean): Trace {
+  const clock = { now: 0 };
+  const t = new Trace(clock, { level });
+  t.emit("jm", "checkpoint.triggered", { id: 1 });
+  if (withDetails) t.detail("tm-0", "record", { key: "k", value: 3 });
+  clock.now = 12.5;
+  t.emit("tm-0", "checkpoint.ack", { id: 1, bytes: 2048, nested: { b: [1, 2], a: null } });
+  if (withDetails) t.detail("tm-1", "record", { key: "q" });
+  clock.now = 40;
+  t.emit("jm", "checkpoint.completed", { id: 1 });
+  return t;
+}
+
+describe("canonicalJson", () => {
+  test("sorts object keys at every depth and drops undefined fields", () => {
+    expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: 2 })).toBe(canonicalJson({ a: 2, b: 1 }));
+  });
+
+  test("encodes scalars like JSON, -0 as 0, and undefined array members as null", () => {
+    expect(canonicalJson(null)).toBe("null");
+    expect(canonicalJson(true)).toBe("true");
+    expect(canonicalJson("a\"b")).toBe('"a\\"b"');
+    expect(canonicalJson(0.1)).toBe("0.1");
+    expect(canonicalJson(-0)).toBe("0");
+    expect(canonicalJson([1, undefined, "x"])).toBe('[1,null,"x"]');
+  });
+
+  test("a non-finite number asserts", () => {
+    expect(() => canonicalJson({ x: Number.NaN })).toThrow(AssertionFailure);
+    expect(() => canonicalJson([Number.POSITIVE_INFINITY])).toThrow(AssertionFailure);
+  });
+
+  test("digest does not depend on key order and differs for different values", () => {
+    expect(digest({ a: 1, b: [2, 3] })).toBe(digest({ b: [2, 3], a: 1 }));
+    expect(digest({ a: 1 })).not.toBe(digest({ a: 2 }));
+    expect(digest({ a: 1 })).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  test("Fnv64 of the empty string is its offset basis and updates are incremental", () => {
+    expect(new Fnv64().hex()).toBe("811c9dc5cbf29ce4");
+    expect(new Fnv64().update("ab").update("cd").hex()).toBe(new Fnv64().update("abcd").hex());
+    expect(new Fnv64().update("ab").hex()).not.toBe(new Fnv64().update("ba").hex());
+  });
+});
+
+describe("Trace", () => {
+  test("the hash is the same at every level for the same emits", () => {
+    const off = record("off", true).hash();
+    expect(record("summary", true).hash()).toBe(off);
+    expect(record("full", true).hash()).toBe(off);
+  });
+
+  test("detail events are not hashed", () => {
+    expect(record("full", true).hash()).toBe(record("full", false).hash());
+  });
+
+  test("levels decide what is recorded: off nothing, summary the emits, full emits and details", () => {
+    expect(record("off", true).events()).toEqual([]);
+    const summary = record("summary", true).events();
+    expect(summary.map((e) => e.kind)).toEqual(["checkpoint.triggered", "checkpoint.ack", "checkpoint.completed"]);
+    expect(summary.every((e) => e.level === "summary")).toBe(true);
+    const full = record("full", true).events();
+    expect(full.map((e) => `${e.level}:${e.kind}@${e.time}`)).toEqual([
+      "summary:checkpoint.triggered@0",
+      "full:record@0",
+      "summary:checkpoint.ack@12.5",
+      "full:record@12.5",
+      "summary:checkpoint.completed@40",
+    ]);
+    expect(full.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect(record("full", true).detailed).toBe(true);
+    expect(record("summary", true).detailed).toBe(false);
+  });
+
+  test("the hash does not depend on the key order of event data", () => {
+    const a = new Trace({ now: 1 });
+    a.emit("n", "k", { x: 1, y: 2 });
+    const b = new Trace({ now: 1 });
+    b.emit("n", "k", { y: 2, x: 1 });
+    expect(a.hash()).toBe(b.hash());
+  });
+
+  test("different events give different hashes", () => {
+    const base = (): Trace => new Trace({ now: 5 });
+    const variants: Array<(t: Trace) => void> = [
+      () => undefined,
+      (t) => t.emit("n", "k", { x: 1 }),
+      (t) => t.emit("n", "k", { x: 2 }),
+      (t) => t.emit("m", "k", { x: 1 }),
+      (t) => t.emit("n", "j", { x: 1 }),
+      (t) => t.emit("n", "k", {}),
+      (t) => {
+        t.emit("n", "k", { x: 1 });
+        t.emit("n", "k", { x: 1 });
+      },
+      (t) => {
+        t.emit("a", "k");
+        t.emit("b", "k");
+      },
+      (t) => {
+        t.emit("b", "k");
+        t.emit("a", "k");
+      },
+    ];
+    const hashes = variants.map((v) => {
+      const t = base();
+      v(t);
+      return t.hash();
+    });
+    expect(new Set(hashes).size).toBe(variants.length);
+  });
+
+  test("the same event at a different time gives a different hash", () => {
+    const clock = { now: 1 };
+    const a = new Trace(clock);
+    a.emit("n", "k");
+    clock.now = 2;
+    const b = new Trace(clock);
+    b.emit("n", "k");
+    expect(a.hash()).not.toBe(b.hash());
+  });
+
+  test("beyond maxRecordedEvents events are still hashed but no longer stored", () => {
+    const capped = new Trace({ now: 0 }, { maxRecordedEvents: 2 });
+    const open = new Trace({ now: 0 });
+    for (let i = 0; i < 5; i++) {
+      capped.emit("n", "k", { i });
+      open.emit("n", "k", { i });
+    }
+    expect(capped.events().length).toBe(2);
+    expect(capped.droppedEvents).toBe(3);
+    expect(capped.hashedEvents).toBe(5);
+    expect(capped.hash()).toBe(open.hash());
+  });
+
+  test("subscribers see every summary event, at every level, and no details", () => {
+    const t = new Trace({ now: 0 }, { level: "off" });
+    const seen: TraceEvent[] = [];
+    t.subscribe((e) => seen.push(e));
+    t.emit("n", "a", { v: 1 });
+    t.detail("n", "d");
+    t.emit("n", "b");
+    expect(seen.map((e) => e.kind)).toEqual(["a", "b"]);
+    expect(seen[0]?.data).toEqual({ v: 1 });
+  });
+});
