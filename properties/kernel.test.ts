@@ -24,13 +24,14 @@ const stepArb = fc.record({
 });
 
 describe("kernel properties", () => {
-  test("time never goes backwards, and every timer not cancelled fires once at its due time", () => {
+  test("time never goes backwards, ties run in scheduling order, and every timer not cancelled fires once at its due time", () => {
     fc.assert(
       fc.property(fc.array(delayArb, { minLength: 1, maxLength: 20 }), fc.array(stepArb, { maxLength: 60 }), (initial, script) => {
         const s = new Scheduler({ maxEvents: 10_000 });
         type Entry = { timer: Timer; due: number; fired: number; cancelled: boolean };
         const entries: Entry[] = [];
         let last = 0;
+        let lastIndex = -1;
         let firings = 0;
         const arm = (delay: number): void => {
           const index = entries.length;
@@ -40,7 +41,10 @@ describe("kernel properties", () => {
             expect(s.now).toBeGreaterThanOrEqual(last);
             expect(s.now).toBe(e.due);
             expect(e.cancelled).toBe(false);
+            // Ties run in scheduling order; entries are indexed in scheduling order.
+            if (s.now === last) expect(index).toBeGreaterThan(lastIndex);
             last = s.now;
+            lastIndex = index;
             e.fired++;
             const step = script[firings++];
             if (step === undefined) return;

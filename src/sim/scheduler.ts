@@ -162,13 +162,14 @@ export class Scheduler {
 
   /** Run `fn` after `delayMs` (>= 0). If `owner` is given, the timer dies with the owner's incarnation. */
   schedule(delayMs: number, fn: () => void, owner: SimNode | null = null): Timer {
-    assert(delayMs >= 0, `delay must be >= 0, got ${delayMs}`);
+    // Guarded so the message (number formatting) is only built on failure: this is the hot path.
+    if (!(delayMs >= 0)) assert(false, `delay must be >= 0, got ${delayMs}`);
     return this.push(this.nowMs + delayMs, fn, owner);
   }
 
   /** Run `fn` at absolute time `timeMs` (>= now). */
   at(timeMs: number, fn: () => void, owner: SimNode | null = null): Timer {
-    assert(timeMs >= this.nowMs, `cannot schedule in the past: ${timeMs} < ${this.nowMs}`);
+    if (!(timeMs >= this.nowMs)) assert(false, `cannot schedule in the past: ${timeMs} < ${this.nowMs}`);
     return this.push(timeMs, fn, owner);
   }
 
@@ -177,7 +178,7 @@ export class Scheduler {
   }
 
   private push(time: number, fn: () => void, owner: SimNode | null): Event {
-    assert(Number.isFinite(time), `event time must be finite, got ${time}`);
+    if (!Number.isFinite(time)) assert(false, `event time must be finite, got ${time}`);
     if (owner !== null && !owner.alive) {
       // A dead process schedules nothing: return an already-cancelled timer.
       const dead = new Event(time, this.seq++, fn, owner, owner.incarnation);
@@ -207,9 +208,8 @@ export class Scheduler {
     const n = h.length;
     if (n > 0) {
       let i = 0;
-      while (true) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
+      // Bounded by the heap's depth: l at least doubles each round.
+      for (let l = 1; l < n; l = 2 * i + 1) {
         const r = l + 1;
         let c = l;
         let ce = h[l] as Event;
