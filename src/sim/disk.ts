@@ -1,0 +1,819 @@
+/**
+ * The simulated filesystem of one storage node, with a crash model like a real filesystem's.
+ *
+ * Every operation takes a callback and completes through the scheduler after its latency, owned by
+ * the node: when the node crashes, in-flight operations never complete and their callbacks never
+ * fire. Operations complete in the order they were issued (each one's latency is its own, but it
+ * cannot overtake an earlier one), like a single process calling a synchronous filesystem.
+ *
+ * The current view (what reads and readdir see) lives in a memfs `Volume`. Next to it the disk
+ * keeps the model that decides what survives a crash:
+ * - per file (inode): its current content, its durable content and the writes since the last
+ *   `fsync` (in order);
+ * - per directory: its current entries and its durable entries. An entry change (create, rename,
+ *   unlink, mkdir, rmdir) is durable only after `fsyncDir` of its directory. A rename changes two
+ *   entries, possibly in two directories; they belong to one change group and are made durable,
+ *   or survive a crash, together (rename stays atomic), and `fsyncDir` of either directory makes
+ *   the whole group durable (as a journaling filesystem commits the rename in one transaction).
+ *
+ * On the node's crash the post-crash state is the durable state plus, for each unsynced change, a
+ * seeded outcome: each entry change group survives or not; each reachable file gets its durable
+ * content followed by the first k of its unsynced writes, and possibly a prefix of write k+1 (a
+ * torn write; for a truncating `writeFile` the prefix replaces the old content, so a cut at byte 0
+ * leaves an empty file). Nothing is invented: every byte after a crash was written by someone.
+ * The current view is then replaced by the post-crash state, which is all durable.
+ *
+ * Not modelled: hard links, permissions, timestamps, partial effects of a failed operation (an
+ * injected EIO or ENOSPC leaves the current view unchanged; a failed fsync makes nothing durable).
+ */
+import { Volume } from "memfs";
+import { assert } from "./assert.ts";
+import { validateDistribution } from "./random.ts";
+import type { Distribution, Random } from "./random.ts";
+import type { Scheduler, SimNode } from "./scheduler.ts";
+import type { Trace } from "./trace.ts";
+
+// ---- options ------------------------------------------------------------------------------
+
+export type DiskOptions = {
+  /** Latency of each operation other than fsync/fsyncDir, in milliseconds. */
+  readonly latency: Distribution;
+  /** Latency of each fsync and fsyncDir, in milliseconds. */
+  readonly fsyncLatency: Distribution;
+  /** Probability that a mutating operation (writeFile, appendFile, mkdir, rename, unlink, rmdir) fails with EIO. */
+  readonly writeFailureProbability: number;
+  /** Probability that a readFile or readdir fails with EIO. */
+  readonly readFailureProbability: number;
+  /** Probability that an fsync or fsyncDir fails with EIO (nothing becomes durable). */
+  readonly fsyncFailureProbability: number;
+  /** Bound on the total size of the files in the current view, in bytes; a write past it fails ENOSPC. */
+  readonly quotaBytes: number;
+  /** Multiplies every latency (1 = normal); a "slow disk" fault raises it. */
+  readonly slowFactor: number;
+};
+
+/** The knobs a fault injector may change at runtime (`setFaults`), and `clearFaults` restores. */
+export type DiskFaults = Pick<
+  DiskOptions,
+  "writeFailureProbability" | "readFailureProbability" | "fsyncFailureProbability" | "quotaBytes" | "slowFactor"
+>;
+
+export const defaultDiskOptions: DiskOptions = {
+  latency: { kind: "uniform", minMs: 0.1, maxMs: 1 },
+  fsyncLatency: { kind: "uniform", minMs: 1, maxMs: 5 },
+  writeFailureProbability: 0,
+  readFailureProbability: 0,
+  fsyncFailureProbability: 0,
+  quotaBytes: Infinity,
+  slowFactor: 1,
+};
+
+/** Checks disk options; returns an error sentence naming the field, or undefined. */
+export function validateDiskOptions(o: DiskOptions): string | undefined {
+  const probability = (v: number, name: string): string | undefined =>
+    v >= 0 && v <= 1 ? undefined : `disk.${name} must be in [0, 1], got ${v}`;
+  return (
+    validateDistribution(o.latency, "disk.latency") ??
+    validateDistribution(o.fsyncLatency, "disk.fsyncLatency") ??
+    probability(o.writeFailureProbability, "writeFailureProbability") ??
+    probability(o.readFailureProbability, "readFailureProbability") ??
+    probability(o.fsyncFailureProbability, "fsyncFailureProbability") ??
+    (o.quotaBytes >= 0 ? undefined : `disk.quotaBytes must be a number >= 0 (Infinity for none), got ${o.quotaBytes}`) ??
+    (Number.isFinite(o.slowFactor) && o.slowFactor > 0
+      ? undefined
+      : `disk.slowFactor must be a finite number > 0, got ${o.slowFactor}`)
+  );
+}
+
+// ---- errors and callbacks -----------------------------------------------------------------
+
+export type DiskErrorCode =
+  | "EIO"
+  | "ENOSPC"
+  | "ENOENT"
+  | "EEXIST"
+  | "ENOTDIR"
+  | "EISDIR"
+  | "ENOTEMPTY"
+  | "EINVAL"
+  /** Not produced by SimDisk itself (a crashed node's operations never complete); for layers above that report a crash as an error. */
+  | "ECRASHED";
+
+export type DiskOp =
+  | "writeFile"
+  | "appendFile"
+  | "readFile"
+  | "fsync"
+  | "mkdir"
+  | "readdir"
+  | "rename"
+  | "unlink"
+  | "rmdir"
+  | "fsyncDir";
+
+const errorText: Record<DiskErrorCode, string> = {
+  EIO: "i/o error",
+  ENOSPC: "no space left on device",
+  ENOENT: "no such file or directory",
+  EEXIST: "file already exists",
+  ENOTDIR: "not a directory",
+  EISDIR: "illegal operation on a directory",
+  ENOTEMPTY: "directory not empty",
+  EINVAL: "invalid argument",
+  ECRASHED: "node crashed",
+};
+
+/** A simulated I/O error with a real error code, as Node's fs reports them. */
+export class DiskError extends Error {
+  override readonly name = "DiskError";
+  constructor(
+    readonly code: DiskErrorCode,
+    readonly op: DiskOp,
+    readonly path: string,
+  ) {
+    super(`${code}: ${errorText[code]}, ${op} '${path}'`);
+  }
+}
+
+export type DiskCallback = (err: DiskError | null) => void;
+export type ReadFileCallback = (err: DiskError | null, data?: Uint8Array) => void;
+export type ReaddirCallback = (err: DiskError | null, names?: string[]) => void;
+
+export type DiskStats = {
+  /** Operations completed (successfully or not). */
+  readonly ops: number;
+  /** Operations completed with an error. */
+  readonly failedOps: number;
+  /** Bytes written by successful writeFile/appendFile. */
+  readonly bytesWritten: number;
+  /** Bytes returned by successful readFile. */
+  readonly bytesRead: number;
+  /** Successful fsync and fsyncDir calls. */
+  readonly syncs: number;
+  /** Injected faults: EIO by probability, ENOSPC past the quota. */
+  readonly faults: number;
+  /** Crashes of the node this disk survived. */
+  readonly crashes: number;
+};
+
+// ---- the model ----------------------------------------------------------------------------
+
+type PendingWrite = { readonly mode: "replace" | "append"; readonly data: Uint8Array };
+
+type FileNode = {
+  readonly kind: "file";
+  readonly id: number;
+  /** What reads see (never mutated in place: every write makes a new array). */
+  content: Uint8Array;
+  /** What survives a crash for sure. */
+  durable: Uint8Array;
+  /** Writes since the last fsync, oldest first: `durable` + all of them = `content`. */
+  pending: PendingWrite[];
+};
+
+type DirNode = {
+  readonly kind: "dir";
+  readonly id: number;
+  current: Map<string, FsNode>;
+  durable: Map<string, FsNode>;
+};
+
+type FsNode = FileNode | DirNode;
+
+type EntryKey = { readonly dir: DirNode; readonly name: string };
+
+/** Unsynced entry changes that survive a crash together (the two sides of a rename). */
+type ChangeGroup = { readonly id: number; readonly keys: Map<string, EntryKey> };
+
+type Outcome<T> = { readonly ok: true; readonly value: T; readonly bytes?: number } | { readonly ok: false; readonly code: DiskErrorCode };
+
+type OpClass = "read" | "write" | "sync";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const keyOf = (dir: DirNode, name: string): string => `${dir.id}/${name}`;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+function applyWrite(base: Uint8Array, w: PendingWrite): Uint8Array {
+  return w.mode === "replace" ? w.data : concat(base, w.data);
+}
+
+/** Normalized components of an absolute POSIX path ("." and ".." resolved, empty parts dropped). */
+function splitPath(path: string): string[] {
+  assert(path.startsWith("/"), `disk paths must be absolute, got '${path}'`);
+  const parts: string[] = [];
+  for (const p of path.split("/")) {
+    if (p === "" || p === ".") continue;
+    if (p === "..") parts.pop();
+    else parts.push(p);
+  }
+  return parts;
+}
+
+const joinPath = (parts: readonly string[]): string => "/" + parts.join("/");
+
+// ---- the disk -----------------------------------------------------------------------------
+
+export class SimDisk {
+  readonly options: DiskOptions;
+  private faultKnobs: DiskFaults;
+  private volume = new Volume();
+  private root: DirNode;
+  private nextId = 1;
+  private readonly groups = new Map<number, ChangeGroup>();
+  private readonly groupOf = new Map<string, ChangeGroup>();
+  private nextGroupId = 0;
+  private currentBytes = 0;
+  private lastCompletionMs = 0;
+  private readonly latencyRandom: Random;
+  private readonly faultRandom: Random;
+  private readonly crashRandom: Random;
+  private counters = { ops: 0, failedOps: 0, bytesWritten: 0, bytesRead: 0, syncs: 0, faults: 0, crashes: 0 };
+
+  /**
+   * One disk per storage node. Give it its own random stream (e.g. `random.fork("disk/" + nodeId)`);
+   * it forks "disk-latency", "disk-faults" and "disk-crash" from it.
+   */
+  constructor(
+    readonly node: SimNode,
+    private readonly scheduler: Scheduler,
+    random: Random,
+    private readonly trace: Trace,
+    options: Partial<DiskOptions> = {},
+  ) {
+    this.options = { ...defaultDiskOptions, ...options };
+    const err = validateDiskOptions(this.options);
+    assert(err === undefined, err ?? "");
+    this.faultKnobs = this.baseFaults();
+    this.root = { kind: "dir", id: 0, current: new Map(), durable: new Map() };
+    this.latencyRandom = random.fork("disk-latency");
+    this.faultRandom = random.fork("disk-faults");
+    this.crashRandom = random.fork("disk-crash");
+    node.onCrash(() => this.crashNow());
+  }
+
+  // ---- fault knobs --------------------------------------------------------------------------
+
+  /** Change fault knobs at runtime (a "slow disk" or "failing disk" fault); affects operations issued from now on. */
+  setFaults(faults: Partial<DiskFaults>): void {
+    const next = { ...this.faultKnobs, ...faults };
+    const err = validateDiskOptions({ ...this.options, ...next });
+    assert(err === undefined, err ?? "");
+    this.faultKnobs = next;
+    this.trace.emit(this.node.id, "disk-faults-set", { ...next, quotaBytes: finiteOrNull(next.quotaBytes) });
+  }
+
+  /** Back to the knobs of the options (the fault's repair). */
+  clearFaults(): void {
+    this.faultKnobs = this.baseFaults();
+    this.trace.emit(this.node.id, "disk-faults-cleared", {});
+  }
+
+  get faults(): DiskFaults {
+    return this.faultKnobs;
+  }
+
+  private baseFaults(): DiskFaults {
+    const o = this.options;
+    return {
+      writeFailureProbability: o.writeFailureProbability,
+      readFailureProbability: o.readFailureProbability,
+      fsyncFailureProbability: o.fsyncFailureProbability,
+      quotaBytes: o.quotaBytes,
+      slowFactor: o.slowFactor,
+    };
+  }
+
+  stats(): DiskStats {
+    return { ...this.counters };
+  }
+
+  // ---- operations -----------------------------------------------------------------------------
+
+  /** Create or truncate `path` and write `data`. The parent directory must exist (ENOENT otherwise). */
+  writeFile(path: string, data: Uint8Array | string, cb: DiskCallback): void {
+    const bytes = toBytes(data);
+    this.issue("writeFile", [path], "write", () => this.doWrite(path, bytes, "replace"), cb);
+  }
+
+  /** Append `data` to `path`, creating the file if it does not exist. */
+  appendFile(path: string, data: Uint8Array | string, cb: DiskCallback): void {
+    const bytes = toBytes(data);
+    this.issue("appendFile", [path], "write", () => this.doWrite(path, bytes, "append"), cb);
+  }
+
+  /** The file's current content (a fresh copy). */
+  readFile(path: string, cb: ReadFileCallback): void {
+    this.issue("readFile", [path], "read", () => this.doReadFile(path), cb);
+  }
+
+  /** Make the file's content durable (not its directory entry: see fsyncDir). On a directory, same as fsyncDir. */
+  fsync(path: string, cb: DiskCallback): void {
+    this.issue("fsync", [path], "sync", () => this.doFsync(path, false), cb);
+  }
+
+  /** Create a directory and any missing parents (mkdir -p); an existing directory is fine. */
+  mkdir(path: string, cb: DiskCallback): void {
+    this.issue("mkdir", [path], "write", () => this.doMkdir(path), cb);
+  }
+
+  /** The names in a directory, sorted. */
+  readdir(path: string, cb: ReaddirCallback): void {
+    this.issue("readdir", [path], "read", () => this.doReaddir(path), cb);
+  }
+
+  /**
+   * Atomically move `from` to `to`, replacing a file at `to` (or an empty directory when `from` is
+   * a directory). Across a crash the rename happened entirely or not at all.
+   */
+  rename(from: string, to: string, cb: DiskCallback): void {
+    this.issue("rename", [from, to], "write", () => this.doRename(from, to), cb);
+  }
+
+  /** Remove a file (EISDIR on a directory). */
+  unlink(path: string, cb: DiskCallback): void {
+    this.issue("unlink", [path], "write", () => this.doRemove(path, "file"), cb);
+  }
+
+  /** Remove an empty directory. */
+  rmdir(path: string, cb: DiskCallback): void {
+    this.issue("rmdir", [path], "write", () => this.doRemove(path, "dir"), cb);
+  }
+
+  /** Make the directory's entries (creations, renames, unlinks within it) durable. */
+  fsyncDir(path: string, cb: DiskCallback): void {
+    this.issue("fsyncDir", [path], "sync", () => this.doFsync(path, true), cb);
+  }
+
+  private issue<T>(
+    op: DiskOp,
+    paths: readonly string[],
+    cls: OpClass,
+    perform: () => Outcome<T>,
+    cb: (err: DiskError | null, value?: T) => void,
+  ): void {
+    // A caller's bug shows where it was made, not when the operation completes.
+    for (const p of paths) assert(p.startsWith("/"), `disk paths must be absolute, got '${p}' (${op})`);
+    // A dead process issues nothing.
+    if (!this.node.alive) return;
+    const path = paths.join(" -> ");
+    const knobs = this.faultKnobs;
+    const failureProbability =
+      cls === "read" ? knobs.readFailureProbability : cls === "write" ? knobs.writeFailureProbability : knobs.fsyncFailureProbability;
+    const injectEio = this.faultRandom.chance(failureProbability);
+    const latencyMs = this.latencyRandom.sample(cls === "sync" ? this.options.fsyncLatency : this.options.latency) * knobs.slowFactor;
+    const due = Math.max(this.scheduler.now + latencyMs, this.lastCompletionMs);
+    this.lastCompletionMs = due;
+    this.scheduler.at(due, () => this.complete(op, path, injectEio, perform, cb), this.node);
+  }
+
+  private complete<T>(
+    op: DiskOp,
+    path: string,
+    injectEio: boolean,
+    perform: () => Outcome<T>,
+    cb: (err: DiskError | null, value?: T) => void,
+  ): void {
+    this.counters.ops++;
+    const outcome: Outcome<T> = injectEio ? { ok: false, code: "EIO" } : perform();
+    if (!outcome.ok) {
+      this.counters.failedOps++;
+      if (outcome.code === "EIO" || outcome.code === "ENOSPC") {
+        this.counters.faults++;
+        this.trace.emit(this.node.id, "disk-fault", { op, path, code: outcome.code });
+      } else if (this.trace.detailed) {
+        this.trace.detail(this.node.id, "disk-op", { op, path, code: outcome.code });
+      }
+      cb(new DiskError(outcome.code, op, path));
+      return;
+    }
+    if (this.trace.detailed) this.trace.detail(this.node.id, "disk-op", { op, path, bytes: outcome.bytes });
+    cb(null, outcome.value);
+  }
+
+  // ---- effects (run at completion time) -----------------------------------------------------
+
+  private doWrite(path: string, data: Uint8Array, mode: "replace" | "append"): Outcome<undefined> {
+    const parts = splitPath(path);
+    const at = this.resolveParent(parts);
+    if (!at.ok) return at;
+    const { dir, name } = at.value;
+    const existing = dir.current.get(name);
+    if (existing !== undefined && existing.kind === "dir") return { ok: false, code: "EISDIR" };
+    const oldLength = existing === undefined ? 0 : existing.content.length;
+    const newLength = mode === "replace" ? data.length : oldLength + data.length;
+    if (this.currentBytes - oldLength + newLength > this.faultKnobs.quotaBytes) return { ok: false, code: "ENOSPC" };
+    const write: PendingWrite = { mode, data };
+    if (existing === undefined) {
+      const file: FileNode = { kind: "file", id: this.nextId++, content: data, durable: new Uint8Array(0), pending: [write] };
+      dir.current.set(name, file);
+      this.markChanged([{ dir, name }]);
+    } else {
+      existing.content = applyWrite(existing.content, write);
+      existing.pending.push(write);
+    }
+    this.currentBytes += newLength - oldLength;
+    this.counters.bytesWritten += data.length;
+    const p = joinPath(parts);
+    if (mode === "replace") this.volume.writeFileSync(p, data);
+    else this.volume.appendFileSync(p, data);
+    return { ok: true, value: undefined, bytes: data.length };
+  }
+
+  private doReadFile(path: string): Outcome<Uint8Array> {
+    const found = this.resolve(splitPath(path));
+    if (!found.ok) return found;
+    if (found.value.kind === "dir") return { ok: false, code: "EISDIR" };
+    const data = new Uint8Array(this.volume.readFileSync(joinPath(splitPath(path))) as Uint8Array);
+    this.counters.bytesRead += data.length;
+    return { ok: true, value: data, bytes: data.length };
+  }
+
+  private doReaddir(path: string): Outcome<string[]> {
+    const parts = splitPath(path);
+    const found = this.resolve(parts);
+    if (!found.ok) return found;
+    if (found.value.kind === "file") return { ok: false, code: "ENOTDIR" };
+    const names = (this.volume.readdirSync(joinPath(parts)) as string[]).map(String).sort();
+    return { ok: true, value: names };
+  }
+
+  private doFsync(path: string, dirOnly: boolean): Outcome<undefined> {
+    const found = this.resolve(splitPath(path));
+    if (!found.ok) return found;
+    const n = found.value;
+    if (n.kind === "file") {
+      if (dirOnly) return { ok: false, code: "ENOTDIR" };
+      n.durable = n.content;
+      n.pending = [];
+    } else {
+      this.syncDirEntries(n);
+    }
+    this.counters.syncs++;
+    return { ok: true, value: undefined };
+  }
+
+  private doMkdir(path: string): Outcome<undefined> {
+    const parts = splitPath(path);
+    // Check first, so a failing mkdir -p changes nothing.
+    let probe: DirNode | undefined = this.root;
+    for (let i = 0; i < parts.length && probe !== undefined; i++) {
+      const child: FsNode | undefined = probe.current.get(parts[i] as string);
+      if (child !== undefined && child.kind === "file") return { ok: false, code: i === parts.length - 1 ? "EEXIST" : "ENOTDIR" };
+      probe = child;
+    }
+    let dir: DirNode = this.root;
+    for (const name of parts) {
+      let child: FsNode | undefined = dir.current.get(name);
+      if (child === undefined) {
+        child = { kind: "dir", id: this.nextId++, current: new Map(), durable: new Map() };
+        dir.current.set(name, child);
+        this.markChanged([{ dir, name }]);
+      }
+      assert(child.kind === "dir", `mkdir: ${name} must be a directory after the check`);
+      dir = child;
+    }
+    if (parts.length > 0) this.volume.mkdirSync(joinPath(parts), { recursive: true });
+    return { ok: true, value: undefined };
+  }
+
+  private doRename(from: string, to: string): Outcome<undefined> {
+    const fromParts = splitPath(from);
+    const toParts = splitPath(to);
+    if (fromParts.length === 0 || toParts.length === 0) return { ok: false, code: "EINVAL" };
+    const src = this.resolveParent(fromParts);
+    if (!src.ok) return src;
+    const node = src.value.dir.current.get(src.value.name);
+    if (node === undefined) return { ok: false, code: "ENOENT" };
+    const dst = this.resolveParent(toParts);
+    if (!dst.ok) return dst;
+    if (joinPath(fromParts) === joinPath(toParts)) return { ok: true, value: undefined };
+    if (node.kind === "dir" && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
+      return { ok: false, code: "EINVAL" };
+    }
+    const target = dst.value.dir.current.get(dst.value.name);
+    if (target !== undefined) {
+      if (node.kind === "file" && target.kind === "dir") return { ok: false, code: "EISDIR" };
+      if (node.kind === "dir" && target.kind === "file") return { ok: false, code: "ENOTDIR" };
+      if (target.kind === "dir" && target.current.size > 0) return { ok: false, code: "ENOTEMPTY" };
+    }
+    src.value.dir.current.delete(src.value.name);
+    dst.value.dir.current.set(dst.value.name, node);
+    this.markChanged([src.value, dst.value]);
+    if (target !== undefined && target.kind === "file") this.currentBytes -= target.content.length;
+    if (target !== undefined && target.kind === "dir") this.volume.rmdirSync(joinPath(toParts));
+    this.volume.renameSync(joinPath(fromParts), joinPath(toParts));
+    return { ok: true, value: undefined };
+  }
+
+  private doRemove(path: string, kind: "file" | "dir"): Outcome<undefined> {
+    const parts = splitPath(path);
+    if (parts.length === 0) return { ok: false, code: kind === "file" ? "EISDIR" : "EINVAL" };
+    const at = this.resolveParent(parts);
+    if (!at.ok) return at;
+    const { dir, name } = at.value;
+    const node = dir.current.get(name);
+    if (node === undefined) return { ok: false, code: "ENOENT" };
+    if (kind === "file" && node.kind === "dir") return { ok: false, code: "EISDIR" };
+    if (kind === "dir" && node.kind === "file") return { ok: false, code: "ENOTDIR" };
+    if (node.kind === "dir" && node.current.size > 0) return { ok: false, code: "ENOTEMPTY" };
+    dir.current.delete(name);
+    this.markChanged([{ dir, name }]);
+    if (node.kind === "file") {
+      this.currentBytes -= node.content.length;
+      this.volume.unlinkSync(joinPath(parts));
+    } else {
+      this.volume.rmdirSync(joinPath(parts));
+    }
+    return { ok: true, value: undefined };
+  }
+
+  // ---- path resolution in the current view ----------------------------------------------------
+
+  private resolve(parts: readonly string[]): Outcome<FsNode> {
+    let n: FsNode = this.root;
+    for (const name of parts) {
+      if (n.kind === "file") return { ok: false, code: "ENOTDIR" };
+      const child = n.current.get(name);
+      if (child === undefined) return { ok: false, code: "ENOENT" };
+      n = child;
+    }
+    return { ok: true, value: n };
+  }
+
+  /** The directory that holds the last component, which must exist as a directory. */
+  private resolveParent(parts: readonly string[]): Outcome<EntryKey> {
+    if (parts.length === 0) return { ok: false, code: "EISDIR" };
+    const parent = this.resolve(parts.slice(0, -1));
+    if (!parent.ok) return parent;
+    if (parent.value.kind === "file") return { ok: false, code: "ENOTDIR" };
+    return { ok: true, value: { dir: parent.value, name: parts[parts.length - 1] as string } };
+  }
+
+  // ---- directory durability -------------------------------------------------------------------
+
+  /** Record unsynced entry changes; the given keys join one group (with the groups they already belong to). */
+  private markChanged(keys: readonly EntryKey[]): void {
+    const touched: ChangeGroup[] = [];
+    for (const k of keys) {
+      const g = this.groupOf.get(keyOf(k.dir, k.name));
+      if (g !== undefined && !touched.includes(g)) touched.push(g);
+    }
+    touched.sort((a, b) => a.id - b.id);
+    let group = touched[0];
+    if (group === undefined) {
+      group = { id: this.nextGroupId++, keys: new Map() };
+      this.groups.set(group.id, group);
+    }
+    for (const other of touched.slice(1)) {
+      for (const [s, k] of other.keys) {
+        group.keys.set(s, k);
+        this.groupOf.set(s, group);
+      }
+      this.groups.delete(other.id);
+    }
+    for (const k of keys) {
+      const s = keyOf(k.dir, k.name);
+      group.keys.set(s, k);
+      this.groupOf.set(s, group);
+    }
+  }
+
+  /** fsyncDir: every change group touching `dir` becomes durable as a whole. */
+  private syncDirEntries(dir: DirNode): void {
+    const toSync: ChangeGroup[] = [];
+    for (const g of this.groups.values()) {
+      for (const k of g.keys.values()) {
+        if (k.dir === dir) {
+          toSync.push(g);
+          break;
+        }
+      }
+    }
+    for (const g of toSync) {
+      for (const [s, k] of g.keys) {
+        const cur = k.dir.current.get(k.name);
+        if (cur === undefined) k.dir.durable.delete(k.name);
+        else k.dir.durable.set(k.name, cur);
+        this.groupOf.delete(s);
+      }
+      this.groups.delete(g.id);
+    }
+  }
+
+  // ---- crash ------------------------------------------------------------------------------------
+
+  private crashNow(): void {
+    this.counters.crashes++;
+    const r = this.crashRandom.fork(`crash-${this.counters.crashes}`);
+    const entryRandom = r.fork("entries");
+    const contentRandom = r.fork("content");
+
+    // 1. Which unsynced entry change groups survive.
+    const overrides = new Map<DirNode, Map<string, FsNode | undefined>>();
+    let entryChangesKept = 0;
+    let entryChangesLost = 0;
+    const groups = [...this.groups.values()].sort((a, b) => a.id - b.id);
+    for (const g of groups) {
+      if (!entryRandom.chance(0.5)) {
+        entryChangesLost++;
+        continue;
+      }
+      entryChangesKept++;
+      for (const k of g.keys.values()) {
+        let m = overrides.get(k.dir);
+        if (m === undefined) overrides.set(k.dir, (m = new Map()));
+        m.set(k.name, k.dir.current.get(k.name));
+      }
+    }
+    this.groups.clear();
+    this.groupOf.clear();
+
+    // 2. The reachable tree after the crash; it becomes both current and durable.
+    const files: FileNode[] = [];
+    const dirs = this.walk((dir) => {
+      const entries = new Map(dir.durable);
+      for (const [name, n] of overrides.get(dir) ?? []) {
+        if (n === undefined) entries.delete(name);
+        else entries.set(name, n);
+      }
+      return entries;
+    });
+    for (const { dir, entries } of dirs) {
+      dir.current = entries;
+      dir.durable = new Map(entries);
+      for (const n of entries.values()) if (n.kind === "file") files.push(n);
+    }
+
+    // 3. What each reachable file holds.
+    let kept = 0;
+    let torn = 0;
+    let lost = 0;
+    for (const f of files) {
+      const n = f.pending.length;
+      if (n === 0) {
+        f.content = f.durable;
+        continue;
+      }
+      const full = contentRandom.int(0, n);
+      let content = f.durable;
+      for (let i = 0; i < full; i++) content = applyWrite(content, f.pending[i] as PendingWrite);
+      let tornWrite = false;
+      const next = f.pending[full];
+      if (next !== undefined && next.data.length > 0 && contentRandom.chance(0.5)) {
+        const cut = contentRandom.int(0, next.data.length - 1);
+        content = applyWrite(content, { mode: next.mode, data: next.data.slice(0, cut) });
+        tornWrite = true;
+      }
+      if (full === n) kept++;
+      else if (full === 0 && !tornWrite) lost++;
+      else torn++;
+      f.content = content;
+      f.durable = content;
+      f.pending = [];
+    }
+
+    // 4. Rebuild the current view.
+    this.volume = new Volume();
+    this.currentBytes = 0;
+    for (const { dir, path } of dirs) {
+      if (dir !== this.root) this.volume.mkdirSync(path);
+      for (const [name, n] of dir.current) {
+        if (n.kind === "file") {
+          this.volume.writeFileSync(childPath(path, name), n.content);
+          this.currentBytes += n.content.length;
+        }
+      }
+    }
+    this.lastCompletionMs = 0;
+    this.trace.emit(this.node.id, "disk-crash", { kept, torn, lost, entryChangesKept, entryChangesLost });
+  }
+
+  /**
+   * Breadth-first walk from the root over the entries `entriesOf` gives, names sorted, each node
+   * asserted to be reached at most once. Directories come parents first.
+   */
+  private walk(entriesOf: (dir: DirNode) => Map<string, FsNode>): Array<{ dir: DirNode; path: string; entries: Map<string, FsNode> }> {
+    const out: Array<{ dir: DirNode; path: string; entries: Map<string, FsNode> }> = [];
+    const seen = new Set<FsNode>([this.root]);
+    const queue: Array<{ dir: DirNode; path: string }> = [{ dir: this.root, path: "/" }];
+    const bound = this.nextId + 1;
+    for (let i = 0; i < queue.length; i++) {
+      assert(i < bound, `disk walk visited more directories than exist (${bound})`);
+      const { dir, path } = queue[i] as { dir: DirNode; path: string };
+      const all = entriesOf(dir);
+      const entries = new Map<string, FsNode>();
+      for (const name of [...all.keys()].sort()) {
+        const n = all.get(name) as FsNode;
+        // Renames are atomic change groups, so no state the model can reach names a file or
+        // directory twice (a hard link) or puts a directory inside itself.
+        assert(!seen.has(n), `disk model reached ${n.kind} #${n.id} twice (at ${childPath(path, name)})`);
+        seen.add(n);
+        entries.set(name, n);
+        if (n.kind === "dir") queue.push({ dir: n, path: childPath(path, name) });
+      }
+      out.push({ dir, path, entries });
+    }
+    return out;
+  }
+
+  // ---- inspection (no latency, no faults; works while the node is down) -------------------------
+
+  /** Whether `path` exists in the current view. */
+  exists(path: string): boolean {
+    return this.volume.existsSync(joinPath(splitPath(path)));
+  }
+
+  /** The current content of a file; throws DiskError (ENOENT, EISDIR, ENOTDIR). */
+  readFileSync(path: string): Uint8Array {
+    const found = this.resolve(splitPath(path));
+    if (!found.ok) throw new DiskError(found.code, "readFile", path);
+    if (found.value.kind === "dir") throw new DiskError("EISDIR", "readFile", path);
+    return new Uint8Array(this.volume.readFileSync(joinPath(splitPath(path))) as Uint8Array);
+  }
+
+  /** The sorted names in a directory of the current view; throws DiskError (ENOENT, ENOTDIR). */
+  readdirSync(path: string): string[] {
+    const found = this.resolve(splitPath(path));
+    if (!found.ok) throw new DiskError(found.code, "readdir", path);
+    if (found.value.kind === "file") throw new DiskError("ENOTDIR", "readdir", path);
+    return (this.volume.readdirSync(joinPath(splitPath(path))) as string[]).map(String).sort();
+  }
+
+  /** Every file of the current view (as memfs serves it): sorted paths, content as UTF-8. */
+  snapshotFiles(): Record<string, string> {
+    const json = this.volume.toJSON();
+    const out: Record<string, string> = {};
+    for (const p of Object.keys(json).sort()) {
+      if (json[p] === null || json[p] === undefined) continue;
+      out[p] = decoder.decode(this.volume.readFileSync(p) as Uint8Array);
+    }
+    return out;
+  }
+
+  /**
+   * The files as they would be after a crash in which no unsynced change survives: durable entries,
+   * durable content. Sorted paths, UTF-8. (A crash may also keep unsynced changes, so this is not a
+   * lower bound for a path whose entry has an unsynced change, e.g. an unsynced rename onto it.)
+   */
+  durableFiles(): Record<string, string> {
+    const out: Record<string, string> = {};
+    const paths: Array<[string, FileNode]> = [];
+    for (const { path, entries } of this.walk((dir) => dir.durable)) {
+      for (const [name, n] of entries) if (n.kind === "file") paths.push([childPath(path, name), n]);
+    }
+    paths.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [p, f] of paths) out[p] = decoder.decode(f.durable);
+    return out;
+  }
+
+  /** Total size of the files in the current view, in bytes (what the quota bounds). */
+  get usedBytes(): number {
+    return this.currentBytes;
+  }
+
+  /** Asserts that memfs and the durability model agree on the current view (for tests and checkers). */
+  verifyMirror(): void {
+    const expected: Record<string, string | null> = {};
+    let bytes = 0;
+    for (const { path, entries } of this.walk((dir) => dir.current)) {
+      if (entries.size === 0 && path !== "/") expected[path] = null;
+      for (const [name, n] of entries) {
+        if (n.kind === "file") {
+          expected[childPath(path, name)] = decoder.decode(n.content);
+          bytes += n.content.length;
+        }
+      }
+    }
+    const actual: Record<string, string | null> = {};
+    const json = this.volume.toJSON();
+    for (const p of Object.keys(json)) actual[p] = json[p] === null ? null : decoder.decode(this.volume.readFileSync(p) as Uint8Array);
+    const e = JSON.stringify(sortedRecord(expected));
+    const a = JSON.stringify(sortedRecord(actual));
+    assert(e === a, `disk model and memfs disagree: model ${e}, memfs ${a}`);
+    assert(bytes === this.currentBytes, `disk byte count ${this.currentBytes} != ${bytes} in the model`);
+  }
+}
+
+function toBytes(data: Uint8Array | string): Uint8Array {
+  return typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
+}
+
+const childPath = (dir: string, name: string): string => (dir === "/" ? `/${name}` : `${dir}/${name}`);
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+function sortedRecord<T>(r: Record<string, T>): Array<[string, T]> {
+  return Object.keys(r)
+    .sort()
+    .map((k) => [k, r[k] as T]);
+}
