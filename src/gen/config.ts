@@ -1,0 +1,182 @@
+/**
+ * Generated job and cluster configurations, inside Flink's valid ranges (see FLINK-SEMANTICS.md)
+ * and chosen so a job can recover: every value passes validateJobConfig / validateClusterConfig.
+ *
+ * Knobs that are not the subject of a test draw from a short list whose first entry is the default,
+ * so a shrunk counterexample shows defaults wherever the value did not matter.
+ */
+import fc from "fast-check";
+import type {
+  CheckpointConfigData,
+  CheckpointingMode,
+  ClusterConfigData,
+  JobConfigData,
+  RestartStrategyData,
+} from "../engine/config.ts";
+import { defaultClusterConfig, defaultJobConfig } from "../engine/config.ts";
+import type { Plan } from "../engine/plan/plan.ts";
+import { maxParallelism } from "./plan.ts";
+
+export type CheckpointConfigArbOptions = {
+  /** Fix the checkpointing mode (default: either). */
+  readonly mode?: CheckpointingMode;
+};
+
+export function checkpointConfigArb(options: CheckpointConfigArbOptions = {}): fc.Arbitrary<CheckpointConfigData> {
+  const mode: fc.Arbitrary<CheckpointingMode> =
+    options.mode !== undefined ? fc.constant(options.mode) : fc.constantFrom("EXACTLY_ONCE", "AT_LEAST_ONCE");
+  return fc.record({
+    intervalMs: fc.oneof(
+      { weight: 9, arbitrary: fc.integer({ min: 10, max: 500 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 501, max: 2000 }) },
+    ),
+    mode,
+    timeoutMs: fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 200, max: 5000 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 10, max: 199 }) },
+    ),
+    minPauseMs: fc.integer({ min: 0, max: 300 }),
+    maxConcurrent: fc.integer({ min: 1, max: 3 }),
+    tolerableFailures: fc.oneof(
+      { weight: 3, arbitrary: fc.integer({ min: 0, max: 3 }) },
+      { weight: 1, arbitrary: fc.constant(1000) },
+    ),
+    retained: fc.integer({ min: 1, max: 3 }),
+    unaligned: fc.constant(false),
+  });
+}
+
+export type RestartStrategyArbOptions = {
+  /** Only strategies that let the job recover from the generated faults (default true): excludes "none". */
+  readonly recoverable?: boolean;
+};
+
+/** Fixed-delay attempts meaning "unlimited" (Flink's default with checkpointing on). */
+export const UNLIMITED_ATTEMPTS = Number.MAX_SAFE_INTEGER;
+
+export function restartStrategyArb(options: RestartStrategyArbOptions = {}): fc.Arbitrary<RestartStrategyData> {
+  const recoverable = options.recoverable ?? true;
+  const delayMs = fc.integer({ min: 0, max: 200 });
+  const fixedDelay = fc
+    .record({
+      attempts: fc.oneof({ weight: 2, arbitrary: fc.constant(UNLIMITED_ATTEMPTS) }, { weight: 1, arbitrary: fc.integer({ min: 10, max: 100 }) }),
+      delayMs,
+    })
+    .map((r): RestartStrategyData => ({ kind: "fixedDelay", ...r }));
+  const failureRate = fc
+    .record({
+      maxFailuresPerInterval: fc.integer({ min: 10, max: 100 }),
+      intervalMs: fc.integer({ min: 100, max: 2000 }),
+      delayMs,
+    })
+    .map((r): RestartStrategyData => ({ kind: "failureRate", ...r }));
+  const exponentialDelay = fc
+    .record({
+      initialBackoffMs: fc.integer({ min: 1, max: 50 }),
+      extraBackoffMs: fc.integer({ min: 0, max: 150 }),
+      multiplier: fc.constantFrom(2, 1, 1.5, 3),
+      resetThresholdMs: fc.integer({ min: 100, max: 5000 }),
+      jitterFactor: fc.constantFrom(0, 0.1, 0.25, 0.5),
+    })
+    .map(
+      ({ initialBackoffMs, extraBackoffMs, ...r }): RestartStrategyData => ({
+        kind: "exponentialDelay",
+        initialBackoffMs,
+        maxBackoffMs: initialBackoffMs + extraBackoffMs,
+        ...r,
+      }),
+    );
+  const kinds = [
+    { weight: 3, arbitrary: fixedDelay },
+    { weight: 2, arbitrary: failureRate },
+    { weight: 2, arbitrary: exponentialDelay },
+  ];
+  return recoverable
+    ? fc.oneof(...kinds)
+    : fc.oneof(...kinds, { weight: 1, arbitrary: fc.constant<RestartStrategyData>({ kind: "none" }) });
+}
+
+export type JobConfigArbOptions = CheckpointConfigArbOptions & RestartStrategyArbOptions;
+
+export function jobConfigArb(options: JobConfigArbOptions = {}): fc.Arbitrary<JobConfigData> {
+  const d = defaultJobConfig;
+  return fc
+    .record({
+      checkpoint: checkpointConfigArb(options),
+      // undefined: Flink's default rule (fixed delay, unlimited attempts, since checkpointing is on).
+      restart: fc.option(restartStrategyArb(options), { nil: undefined, freq: 8 }),
+      costMsPerRecord: fc.constantFrom(d.costMsPerRecord, 0, 0.05, 0.2, 1),
+      bufferRecords: fc.constantFrom(d.bufferRecords, 1, 4, 8, 64),
+      bufferTimeoutMs: fc.constantFrom(d.bufferTimeoutMs, 0, 5, 20),
+      channelCredits: fc.constantFrom(d.channelCredits, 1, 2, 8),
+      sourceFetchRecords: fc.constantFrom(d.sourceFetchRecords, 1, 8, 16, 256),
+    })
+    .map(({ restart, ...rest }) => (restart === undefined ? rest : { ...rest, restart }));
+}
+
+// ---- cluster -----------------------------------------------------------------------------------
+
+export type ClusterConfigArbOptions = {
+  /** Slots every TaskManager has at least (default 4); use the plan's max parallelism, see `clusterFor`. */
+  readonly minSlots?: number;
+  /** Most TaskManagers (1..8, default 3). */
+  readonly maxTaskManagers?: number;
+};
+
+export type RawCluster = {
+  readonly taskManagers: number;
+  readonly extraSlots: number;
+  readonly heartbeatIntervalMs: number;
+  /** Heartbeat timeout as a multiple of the interval. */
+  readonly heartbeatTimeoutFactor: number;
+  readonly networkLatencyMsMin: number;
+  readonly networkLatencyMsSpread: number;
+  readonly storageLatencyMsMin: number;
+  readonly storageLatencyMsSpread: number;
+};
+
+export function rawClusterArb(maxTaskManagers = 3): fc.Arbitrary<RawCluster> {
+  if (!(Number.isInteger(maxTaskManagers) && maxTaskManagers >= 1 && maxTaskManagers <= 8))
+    throw new RangeError(`clusterConfigArb options.maxTaskManagers must be an integer in [1, 8], got ${maxTaskManagers}`);
+  const c = defaultClusterConfig;
+  return fc.record({
+    taskManagers: fc.integer({ min: 1, max: maxTaskManagers }),
+    extraSlots: fc.integer({ min: 0, max: 2 }),
+    heartbeatIntervalMs: fc.integer({ min: 50, max: 100 }),
+    heartbeatTimeoutFactor: fc.integer({ min: 3, max: 5 }),
+    networkLatencyMsMin: fc.constantFrom(c.networkLatencyMsMin, 0, 1),
+    networkLatencyMsSpread: fc.constantFrom(c.networkLatencyMsMax - c.networkLatencyMsMin, 0, 0.5, 5),
+    storageLatencyMsMin: fc.constantFrom(c.storageLatencyMsMin, 0, 2),
+    storageLatencyMsSpread: fc.constantFrom(c.storageLatencyMsMax - c.storageLatencyMsMin, 0, 1, 10),
+  });
+}
+
+export function buildCluster(r: RawCluster, minSlots: number): ClusterConfigData {
+  return {
+    ...defaultClusterConfig,
+    taskManagers: r.taskManagers,
+    slotsPerTaskManager: Math.max(1, minSlots) + r.extraSlots,
+    heartbeatIntervalMs: r.heartbeatIntervalMs,
+    heartbeatTimeoutMs: r.heartbeatIntervalMs * r.heartbeatTimeoutFactor,
+    networkLatencyMsMin: r.networkLatencyMsMin,
+    networkLatencyMsMax: r.networkLatencyMsMin + r.networkLatencyMsSpread,
+    storageLatencyMsMin: r.storageLatencyMsMin,
+    storageLatencyMsMax: r.storageLatencyMsMin + r.storageLatencyMsSpread,
+  };
+}
+
+/**
+ * 1..3 TaskManagers, each with slots for the whole job (slots >= the plan's max parallelism, so a
+ * job survives on one TaskManager), heartbeat interval 50..100 ms and timeout 3..5 intervals.
+ */
+export function clusterConfigArb(options: ClusterConfigArbOptions = {}): fc.Arbitrary<ClusterConfigData> {
+  const minSlots = options.minSlots ?? 4;
+  if (!(Number.isInteger(minSlots) && minSlots >= 1))
+    throw new RangeError(`clusterConfigArb options.minSlots must be an integer >= 1, got ${minSlots}`);
+  return rawClusterArb(options.maxTaskManagers ?? 3).map((r) => buildCluster(r, minSlots));
+}
+
+/** The default cluster with slots for `plan`: every TaskManager can run the whole job. */
+export function clusterFor(plan: Plan): ClusterConfigData {
+  return { ...defaultClusterConfig, slotsPerTaskManager: Math.max(defaultClusterConfig.slotsPerTaskManager, maxParallelism(plan)) };
+}

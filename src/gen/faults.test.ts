@@ -1,0 +1,122 @@
+import { describe, expect, test } from "vitest";
+import type { Fault } from "../faults/plan.ts";
+import { sampleWithSeed, shrunkCounterexample } from "./contract.ts";
+import type { FaultPlanArbOptions } from "./faults.ts";
+import { clusterNodes, faultPlanArb } from "./faults.ts";
+
+const opts: FaultPlanArbOptions = {
+  taskManagers: 3,
+  vertices: [{ id: "source-0", parallelism: 2 }, { id: "map-1", parallelism: 4 }, "sink-0"],
+  horizonMs: 2000,
+};
+const durationOf = (f: Fault): number => ("durationMs" in f ? f.durationMs : f.fault === "crash" ? (f.restartAfterMs ?? 0) : 0);
+
+describe("faultPlanArb", () => {
+  test("the same seed gives the same fault plans", () => {
+    expect(sampleWithSeed(faultPlanArb(opts), 42)).toEqual(sampleWithSeed(faultPlanArb(opts), 42));
+  });
+
+  test("every fault names a real node, vertex and subtask, with parameters in range", () => {
+    const nodes = clusterNodes(3);
+    const parallelism = new Map([["source-0", 2], ["map-1", 4], ["sink-0", 1]]);
+    for (const plan of sampleWithSeed(faultPlanArb(opts), 1, 1000)) {
+      expect(plan.faults.length).toBeLessThanOrEqual(5);
+      for (const f of plan.faults) {
+        if (typeof f.at === "number") {
+          expect(f.at).toBeGreaterThanOrEqual(0);
+          expect(f.at).toBeLessThanOrEqual(2000);
+        } else {
+          expect(["checkpoint-completed", "alignment-started", "txn-opened"]).toContain(f.at.after);
+          expect(f.at.nth).toBeGreaterThanOrEqual(1);
+          expect(f.at.nth).toBeLessThanOrEqual(3);
+        }
+        if ("durationMs" in f) expect(f.durationMs).toBeGreaterThanOrEqual(50);
+        if ("durationMs" in f) expect(f.durationMs).toBeLessThanOrEqual(1000);
+        switch (f.fault) {
+          case "crash":
+            expect(nodes).toContain(f.node);
+            expect(f.restartAfterMs).toBeGreaterThanOrEqual(50);
+            expect(f.restartAfterMs).toBeLessThanOrEqual(f.node === "jm" ? 300 : 500);
+            break;
+          case "failTask":
+            expect(f.subtask).toBeLessThan(parallelism.get(f.vertex) as number);
+            break;
+          case "partition":
+            expect(f.a.length).toBeGreaterThan(0);
+            expect(f.b.length).toBeGreaterThan(0);
+            for (const n of [...f.a, ...f.b]) expect(nodes).toContain(n);
+            expect(f.a.filter((n) => f.b.includes(n))).toEqual([]);
+            break;
+          case "clog":
+            expect(f.from).not.toBe(f.to);
+            expect(nodes).toContain(f.from);
+            expect(nodes).toContain(f.to);
+            break;
+          case "diskFailures":
+            expect(f.node).toBe("storage");
+            expect(f.writeFailureProbability).toBeGreaterThanOrEqual(0.2);
+            expect(f.writeFailureProbability).toBeLessThanOrEqual(1);
+            break;
+          case "slowOperator":
+            expect(parallelism.has(f.vertex)).toBe(true);
+            expect(f.factor).toBeGreaterThanOrEqual(5);
+            expect(f.factor).toBeLessThanOrEqual(200);
+            break;
+          case "dropRpc":
+            expect(["notifyCheckpointComplete", "acknowledgeCheckpoint"]).toContain(f.rpc);
+            break;
+          default:
+            break;
+        }
+      }
+    }
+  });
+
+  test("the worst moments and shapes all occur: triggers, jm isolation, zombie TaskManagers, every fault kind", () => {
+    const seen = new Set<string>();
+    for (const plan of sampleWithSeed(faultPlanArb(opts), 2, 1000)) {
+      for (const f of plan.faults) {
+        seen.add(f.fault);
+        if (typeof f.at !== "number") seen.add(`after:${f.at.after}`);
+        if (f.fault === "crash") seen.add(f.node === "jm" ? "crash:jm" : "crash:tm");
+        if (f.fault === "partition") {
+          if (f.a.length === 1 && f.a[0] === "jm" && f.b.join() === "tm-0,tm-1,tm-2") seen.add("partition:isolateJm");
+          if (f.a.length === 1 && f.a[0]?.startsWith("tm-") && f.b.join() === "jm") seen.add("partition:zombieTm");
+          if (f.oneWay === true) seen.add("partition:oneWay");
+        }
+      }
+    }
+    const expected = [
+      "crash:jm", "crash:tm", "failTask", "partition", "clog", "slowDisk", "diskFailures", "slowOperator", "dropRpc", "slowBroker",
+      "after:checkpoint-completed", "after:alignment-started", "after:txn-opened",
+      "partition:isolateJm", "partition:zombieTm", "partition:oneWay",
+    ];
+    expect(expected.filter((x) => !seen.has(x))).toEqual([]);
+  });
+
+  test("kinds and maxFaults restrict the plan, and vertex faults are left out when there are no vertices", () => {
+    for (const plan of sampleWithSeed(faultPlanArb({ ...opts, kinds: ["crash"], maxFaults: 2 }), 3, 200)) {
+      expect(plan.faults.length).toBeLessThanOrEqual(2);
+      for (const f of plan.faults) expect(f.fault).toBe("crash");
+    }
+    for (const plan of sampleWithSeed(faultPlanArb({ taskManagers: 1, vertices: [] }), 4, 300)) {
+      for (const f of plan.faults) expect(["failTask", "slowOperator"]).not.toContain(f.fault);
+    }
+    expect(sampleWithSeed(faultPlanArb({ ...opts, maxFaults: 0 }), 5, 10).every((p) => p.faults.length === 0)).toBe(true);
+    expect(() => faultPlanArb({ ...opts, taskManagers: 0 })).toThrow("faultPlanArb options.taskManagers must be an integer in [1, 8], got 0");
+  });
+
+  test("a property failing for any fault shrinks to one fault, at time 0 or on the first trigger, of minimal duration", () => {
+    const plan = shrunkCounterexample(faultPlanArb(opts), (p) => p.faults.length === 0, 6);
+    expect(plan.faults.length).toBe(1);
+    const f = plan.faults[0] as Fault;
+    expect(typeof f.at === "number" ? f.at : f.at.nth).toBe(typeof f.at === "number" ? 0 : 1);
+    expect(durationOf(f)).toBeLessThanOrEqual(50);
+  });
+
+  test("a property failing for long faults shrinks to one fault just past the bound", () => {
+    const plan = shrunkCounterexample(faultPlanArb(opts), (p) => p.faults.every((f) => durationOf(f) <= 400), 7);
+    expect(plan.faults.length).toBe(1);
+    expect(durationOf(plan.faults[0] as Fault)).toBe(401);
+  });
+});
