@@ -1,0 +1,494 @@
+/**
+ * The JobManager: schedules the job onto TaskManager slots, watches heartbeats, fails over with
+ * the restart strategy, and runs the checkpoint coordinator.
+ *
+ * Coordinator (Flink's CheckpointCoordinator): periodic triggers through the pure decider (min
+ * pause from the last completion, max concurrent, one trigger at a time); ids leased from a counter
+ * in checkpoint storage so they only increase, across restores and JobManager failovers; a
+ * checkpoint completes when every subtask acknowledged and its metadata is written (last,
+ * atomically); older pending checkpoints are then subsumed, old completed ones beyond the retained
+ * number deleted, and only then are tasks notified. Expired, declined and I/O failures count
+ * toward the tolerable number; exceeding it is a job failure, handled by the restart strategy.
+ *
+ * A JobManager crash loses all of this; the restarted JobManager recovers the completed
+ * checkpoints from storage (ignoring any whose metadata is missing or torn) and redeploys.
+ */
+import { StorageClient } from "../../external/storage.ts";
+import type { Random } from "../../sim/random.ts";
+import type { SimNode, Timer } from "../../sim/scheduler.ts";
+import { effectiveRestartStrategy } from "../config.ts";
+import {
+  CheckpointFailureManager,
+  decideTrigger,
+  effectiveIntervalMs,
+  initialTriggerDelayMs,
+  type FailureReason,
+} from "../checkpoint/decider.ts";
+import type { CheckpointStats, JobStatus } from "../result.ts";
+import { subtaskName } from "../runtime/graph.ts";
+import type { JmToTm, TaskDeployment, TmToJm } from "./messages.ts";
+import { createRestartStrategy, type RestartStrategy } from "./restart.ts";
+import type { ClusterShared } from "./taskmanager.ts";
+
+/** What outlives a JobManager crash: the run's observations (as a history server would keep them). */
+export class JobObserver {
+  status: JobStatus = "CREATED";
+  failureReason: string | null = null;
+  attemptCounter = 0;
+  readonly stats = new Map<number, CheckpointStats & { alignmentMs: Record<string, number> }>();
+  readonly restores: Array<{ timeMs: number; checkpointId: number | null; attempt: number }> = [];
+  terminal(): boolean {
+    return this.status === "FINISHED" || this.status === "FAILED";
+  }
+}
+
+type CompletedCheckpoint = { readonly id: number; readonly states: Readonly<Record<string, string>> };
+
+type Pending = {
+  readonly id: number;
+  readonly attempt: number;
+  readonly triggerMs: number;
+  readonly acks: Map<string, { stateName: string; bytes: number; alignmentMs: number }>;
+  timer: Timer | undefined;
+  finalizing: boolean;
+};
+
+const LEASE = 100;
+
+export class JobManager {
+  readonly node: SimNode;
+  private session = 0;
+  private readonly tms = new Map<string, { slots: number; lastSeen: number }>();
+  private attempt = -1;
+  private deployedOn: string[] = [];
+  private deployedAcks = new Set<string>();
+  private deployTimer: Timer | undefined;
+  private waitingSince: number | undefined;
+  private endOfData = new Set<string>();
+  private finished = new Set<string>();
+  private totalTasks = 0;
+  private storage!: StorageClient;
+  private random!: Random;
+  private restart!: RestartStrategy;
+  private recovered = false;
+  private restartPending = false;
+  // coordinator
+  private completed: CompletedCheckpoint[] = [];
+  private pending = new Map<number, Pending>();
+  private nextId = 1;
+  private leasedUpTo = 0;
+  private triggerInProgress = false;
+  private queued: "none" | "periodic" | "forced" = "none";
+  private periodicTimer: Timer | undefined;
+  private lastCompletionMs: number | undefined;
+  private failures!: CheckpointFailureManager;
+  private schedulerOn = false;
+
+  constructor(
+    private readonly c: ClusterShared,
+    readonly observer: JobObserver,
+  ) {
+    this.node = c.sim.scheduler.node("jm");
+    this.node.onRestart(() => this.boot());
+    this.boot();
+  }
+
+  private get cfg() {
+    return this.c.job.checkpoint;
+  }
+  private get checkpointing(): boolean {
+    return this.cfg.intervalMs > 0;
+  }
+
+  private boot(): void {
+    const { sim } = this.c;
+    this.session = this.node.incarnation;
+    this.tms.clear();
+    this.attempt = -1;
+    this.deployedOn = [];
+    this.pending = new Map();
+    this.completed = [];
+    this.triggerInProgress = false;
+    this.queued = "none";
+    this.schedulerOn = false;
+    this.recovered = false;
+    this.restartPending = false;
+    this.random = sim.random.fork(`jm/${this.session}`);
+    this.restart = createRestartStrategy(effectiveRestartStrategy(this.c.job.restart, this.cfg));
+    this.failures = new CheckpointFailureManager(this.cfg.tolerableFailures);
+    this.storage = new StorageClient(sim.network, sim.scheduler, this.node, this.c.storage);
+    sim.network.listen("jm", "jm", (p) => this.onMessage(p as TmToJm));
+    if (this.observer.terminal()) return;
+    // Checkpoints the previous JobManager left pending died with it.
+    for (const st of [...this.observer.stats.values()])
+      if (st.status === "IN_PROGRESS")
+        this.observer.stats.set(st.id, { ...st, status: "FAILED", failureReason: "jobmanager-lost: the JobManager crashed while it was pending" });
+    this.heartbeatLoop();
+    this.recover();
+  }
+
+  // ---- recovery of the completed-checkpoint store ------------------------------------------
+
+  private recover(): void {
+    const retry = (): void => {
+      this.c.sim.scheduler.schedule(this.c.cluster.heartbeatIntervalMs, () => this.recover(), this.node);
+    };
+    this.storage.readCounter((err, counter) => {
+      if (err) return retry();
+      this.storage.listCheckpoints((err2, ids) => {
+        if (err2) return retry();
+        const top = Math.max(counter ?? 0, ...(ids ?? []));
+        this.nextId = top + 1;
+        this.leasedUpTo = top;
+        const candidates = [...(ids ?? [])].sort((a, b) => b - a);
+        const found: CompletedCheckpoint[] = [];
+        const next = (i: number): void => {
+          if (i >= candidates.length || found.length >= this.cfg.retained) {
+            this.completed = found.reverse();
+            this.recovered = true;
+            this.tryDeploy();
+            return;
+          }
+          const id = candidates[i] as number;
+          this.storage.read(`/checkpoints/chk-${id}/_metadata`, (e, text) => {
+            if (e?.code === "ECONNRESET" || e?.code === "ETIMEDOUT" || e?.code === "ECONNREFUSED") return retry();
+            if (!e && text !== undefined) {
+              const meta = JSON.parse(text) as { id: number; states: Record<string, string> };
+              found.push({ id: meta.id, states: meta.states });
+            }
+            next(i + 1);
+          });
+        };
+        next(0);
+      });
+    });
+  }
+
+  // ---- membership and heartbeats -----------------------------------------------------------
+
+  private send(tm: string, msg: JmToTm): void {
+    const kind = msg.t === "notify" ? "notifyCheckpointComplete" : msg.t === "trigger" ? "triggerCheckpoint" : msg.t === "hb" ? "heartbeat" : undefined;
+    if (kind !== undefined && (this.c.droppedRpcs.get(kind) ?? 0) > 0) return;
+    this.c.sim.network.send("jm", tm, "tm", msg);
+  }
+
+  private heartbeatLoop(): void {
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.c.cluster;
+    const now = this.c.sim.now;
+    for (const [tm, info] of [...this.tms.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (now - info.lastSeen > heartbeatTimeoutMs) {
+        this.tms.delete(tm);
+        this.c.sim.trace.emit("jm", "tm-lost", { tm });
+        if (this.deployedOn.includes(tm)) this.handleFailure(this.attempt, `TaskManager ${tm} lost (no heartbeat for ${heartbeatTimeoutMs} ms)`);
+        continue;
+      }
+      this.send(tm, { t: "hb", session: this.session });
+    }
+    if (this.waitingSince !== undefined && now - this.waitingSince > 10 * heartbeatTimeoutMs) {
+      this.waitingSince = undefined;
+      this.noResources();
+    }
+    this.c.sim.scheduler.schedule(heartbeatIntervalMs, () => this.heartbeatLoop(), this.node);
+  }
+
+  private onMessage(m: TmToJm): void {
+    if (this.observer.terminal()) return;
+    if (m.t === "register") {
+      this.tms.set(m.tm, { slots: m.slots, lastSeen: this.c.sim.now });
+      this.send(m.tm, { t: "registered", session: this.session });
+      this.tryDeploy();
+      return;
+    }
+    if (m.session !== this.session) return;
+    const info = this.tms.get(m.tm);
+    if (info !== undefined) info.lastSeen = this.c.sim.now;
+    switch (m.t) {
+      case "hbr":
+        for (const f of m.failures) this.handleFailure(f.attempt, `${f.task} failed: ${f.reason}`);
+        return;
+      case "deployed":
+        if (m.attempt !== this.attempt) return;
+        this.deployedAcks.add(m.tm);
+        if (this.deployedOn.every((t) => this.deployedAcks.has(t))) this.startJob();
+        return;
+      case "failed":
+        this.handleFailure(m.attempt, `${m.task} failed: ${m.reason}`);
+        return;
+      case "ack":
+        return this.onAck(m);
+      case "decline":
+        return this.onDecline(m);
+      case "endOfData":
+        if (m.attempt !== this.attempt) return;
+        this.endOfData.add(m.task);
+        if (this.endOfData.size === this.totalTasks && this.checkpointing) this.request(false);
+        return;
+      case "finished":
+        if (m.attempt !== this.attempt) return;
+        this.finished.add(m.task);
+        if (this.finished.size === this.totalTasks) this.finishJob();
+        return;
+    }
+  }
+
+  // ---- scheduling -----------------------------------------------------------------------------
+
+  private setStatus(status: JobStatus, reason?: string): void {
+    this.observer.status = status;
+    if (reason !== undefined && status === "FAILED") this.observer.failureReason = reason;
+    this.c.sim.trace.emit("jm", "job-status", { status, attempt: this.observer.attemptCounter, reason });
+  }
+
+  private tryDeploy(): void {
+    if (!this.recovered || this.restartPending || this.attempt >= 0 || this.observer.terminal()) return;
+    const need = this.c.graph.slotsNeeded();
+    const tms = [...this.tms.keys()].sort();
+    const capacity = tms.reduce((s, t) => s + (this.tms.get(t)?.slots ?? 0), 0);
+    if (capacity < need) {
+      this.waitingSince ??= this.c.sim.now;
+      return;
+    }
+    this.waitingSince = undefined;
+    // Slot sharing: slot i holds subtask i of every vertex; slots go round robin over TaskManagers.
+    const used = new Map<string, number>();
+    const slotTm: string[] = [];
+    for (let i = 0, k = 0; i < need; k++) {
+      const tm = tms[k % tms.length] as string;
+      if ((used.get(tm) ?? 0) < (this.tms.get(tm)?.slots ?? 0)) {
+        used.set(tm, (used.get(tm) ?? 0) + 1);
+        slotTm.push(tm);
+        i++;
+      }
+    }
+    const latest = this.completed[this.completed.length - 1];
+    const byTm = new Map<string, TaskDeployment[]>();
+    for (const ref of this.c.graph.subtasks()) {
+      const tm = slotTm[ref.subtask] as string;
+      const name = subtaskName(ref);
+      const stateName = latest?.states[name];
+      const restorePath = latest !== undefined && stateName !== undefined ? `/checkpoints/chk-${latest.id}/${stateName}` : null;
+      if (!byTm.has(tm)) byTm.set(tm, []);
+      byTm.get(tm)?.push({ ref, restorePath });
+    }
+    this.attempt = this.observer.attemptCounter;
+    const isRestore = this.attempt > 0 || this.session > 0;
+    this.deployedOn = [...byTm.keys()].sort();
+    this.deployedAcks = new Set();
+    this.endOfData = new Set();
+    this.finished = new Set();
+    this.totalTasks = this.c.graph.subtasks().length;
+    if (isRestore) {
+      const checkpointId = latest?.id ?? null;
+      this.observer.restores.push({ timeMs: this.c.sim.now, checkpointId, attempt: this.attempt });
+      this.c.sim.trace.emit("jm", "restore", { checkpointId, attempt: this.attempt });
+    }
+    for (const tm of this.deployedOn) this.send(tm, { t: "deploy", session: this.session, attempt: this.attempt, tasks: byTm.get(tm) ?? [] });
+    const attempt = this.attempt;
+    this.deployTimer = this.c.sim.scheduler.schedule(10 * this.c.cluster.heartbeatTimeoutMs, () => {
+      if (this.attempt === attempt && this.observer.status !== "RUNNING") this.handleFailure(attempt, "deployment timed out");
+    }, this.node);
+  }
+
+  private startJob(): void {
+    this.c.sim.scheduler.cancel(this.deployTimer);
+    for (const tm of this.deployedOn) this.send(tm, { t: "start", session: this.session, attempt: this.attempt });
+    this.setStatus("RUNNING");
+    if (this.checkpointing) this.startScheduler();
+  }
+
+  private noResources(): void {
+    this.c.sim.trace.emit("jm", "no-resources", { need: this.c.graph.slotsNeeded() });
+    this.handleFailure(this.attempt, "not enough task slots (NoResourceAvailable)", true);
+  }
+
+  /** A failure of the current attempt: cancel, then restart per the strategy, or fail the job. */
+  private handleFailure(attempt: number, reason: string, beforeDeploy = false): void {
+    if (this.observer.terminal()) return;
+    if (!beforeDeploy && (attempt !== this.attempt || this.attempt < 0)) return;
+    this.stopScheduler();
+    this.abortAllPending("job-failover");
+    this.c.sim.scheduler.cancel(this.deployTimer);
+    for (const tm of [...this.tms.keys()].sort()) {
+      this.send(tm, { t: "cancel", session: this.session, attempt: Math.max(0, this.attempt) });
+      this.send(tm, { t: "failoverAck", session: this.session, attempt: Math.max(0, this.attempt) });
+    }
+    this.attempt = -1;
+    this.deployedOn = [];
+    const decision = this.restart.onFailure(this.c.sim.now, this.random.float());
+    if (!decision.restart) {
+      this.setStatus("FAILED", `${reason}; ${decision.reason}`);
+      return;
+    }
+    this.observer.attemptCounter++;
+    this.c.sim.trace.emit("jm", "failover", { attempt: this.observer.attemptCounter, reason, restartDelayMs: decision.delayMs });
+    this.setStatus("RESTARTING");
+    this.restartPending = true;
+    this.c.sim.scheduler.schedule(decision.delayMs, () => {
+      this.restartPending = false;
+      this.tryDeploy();
+    }, this.node);
+  }
+
+  private finishJob(): void {
+    this.stopScheduler();
+    this.abortAllPending("job-finished");
+    this.setStatus("FINISHED");
+    this.c.sim.trace.emit("jm", "job-finished", { attempt: this.attempt });
+  }
+
+  // ---- checkpoint coordinator -----------------------------------------------------------------
+
+  private startScheduler(): void {
+    this.schedulerOn = true;
+    this.lastCompletionMs = undefined;
+    this.schedulePeriodic(initialTriggerDelayMs(this.cfg, this.random.float()));
+  }
+
+  private schedulePeriodic(delayMs: number): void {
+    this.c.sim.scheduler.cancel(this.periodicTimer);
+    this.periodicTimer = this.c.sim.scheduler.schedule(delayMs, () => {
+      if (!this.schedulerOn) return;
+      this.schedulePeriodic(effectiveIntervalMs(this.cfg));
+      this.request(true);
+    }, this.node);
+  }
+
+  private stopScheduler(): void {
+    this.schedulerOn = false;
+    this.queued = "none";
+    this.c.sim.scheduler.cancel(this.periodicTimer);
+  }
+
+  private request(periodic: boolean): void {
+    if (!this.schedulerOn || this.observer.status !== "RUNNING") return;
+    const d = decideTrigger(
+      this.cfg,
+      { nowMs: this.c.sim.now, pendingCount: this.pending.size, triggerInProgress: this.triggerInProgress, lastCompletionMs: this.lastCompletionMs },
+      periodic,
+    );
+    if (d.action === "trigger") return this.trigger();
+    if (d.action === "delay") return this.schedulePeriodic(d.delayMs);
+    if (this.queued !== "forced") this.queued = periodic ? "periodic" : "forced";
+  }
+
+  private retryQueued(): void {
+    const q = this.queued;
+    if (q === "none") return;
+    this.queued = "none";
+    this.request(q === "periodic");
+  }
+
+  private trigger(): void {
+    this.triggerInProgress = true;
+    const id = this.nextId++;
+    const attempt = this.attempt;
+    const go = (): void => {
+      this.triggerInProgress = false;
+      if (attempt !== this.attempt || !this.schedulerOn) return;
+      const p: Pending = { id, attempt, triggerMs: this.c.sim.now, acks: new Map(), timer: undefined, finalizing: false };
+      this.pending.set(id, p);
+      this.observer.stats.set(id, {
+        id,
+        status: "IN_PROGRESS",
+        triggerTimeMs: p.triggerMs,
+        durationMs: null,
+        stateBytes: null,
+        alignmentMs: {},
+        acknowledged: 0,
+        total: this.totalTasks,
+        failureReason: null,
+        attempt: this.observer.attemptCounter,
+      });
+      this.c.sim.trace.emit("jm", "checkpoint-triggered", { id, attempt: this.observer.attemptCounter });
+      p.timer = this.c.sim.scheduler.schedule(this.cfg.timeoutMs, () => {
+        if (this.pending.get(id) === p && !p.finalizing) this.abort(p, "expired", `expired after ${this.cfg.timeoutMs} ms`);
+      }, this.node);
+      for (const tm of this.deployedOn) this.send(tm, { t: "trigger", session: this.session, attempt, id });
+    };
+    if (id <= this.leasedUpTo) return go();
+    this.storage.writeCounter(id + LEASE - 1, (err) => {
+      if (err) {
+        this.triggerInProgress = false;
+        this.c.sim.trace.emit("jm", "checkpoint-aborted", { id, attempt: this.observer.attemptCounter, reason: "io", counted: false });
+        this.retryQueued();
+        return;
+      }
+      this.leasedUpTo = Math.max(this.leasedUpTo, id + LEASE - 1);
+      go();
+    });
+  }
+
+  private onAck(m: Extract<TmToJm, { t: "ack" }>): void {
+    const p = this.pending.get(m.id);
+    if (p === undefined || m.attempt !== p.attempt || p.finalizing) return;
+    p.acks.set(m.task, { stateName: m.stateName, bytes: m.bytes, alignmentMs: m.alignmentMs });
+    const st = this.observer.stats.get(m.id);
+    if (st !== undefined) {
+      st.alignmentMs[m.task] = m.alignmentMs;
+      this.observer.stats.set(m.id, { ...st, acknowledged: p.acks.size });
+    }
+    if (p.acks.size === this.totalTasks) this.finalize(p);
+  }
+
+  private finalize(p: Pending): void {
+    p.finalizing = true;
+    this.c.sim.scheduler.cancel(p.timer);
+    const states: Record<string, string> = {};
+    for (const [task, a] of [...p.acks.entries()].sort(([x], [y]) => (x < y ? -1 : 1))) states[task] = a.stateName;
+    this.storage.writeMetadata(p.id, JSON.stringify({ id: p.id, states }), (err) => {
+      if (this.pending.get(p.id) !== p) return;
+      if (err) return this.abort(p, "finalize-failed", `metadata write failed: ${err.code}`);
+      this.complete(p, states);
+    });
+  }
+
+  private complete(p: Pending, states: Record<string, string>): void {
+    this.pending.delete(p.id);
+    this.failures.onSuccess(p.id);
+    this.lastCompletionMs = this.c.sim.now;
+    this.completed.push({ id: p.id, states });
+    while (this.completed.length > this.cfg.retained) {
+      const old = this.completed.shift() as CompletedCheckpoint;
+      this.storage.deleteCheckpoint(old.id, () => {});
+    }
+    let bytes = 0;
+    for (const a of p.acks.values()) bytes += a.bytes;
+    const st = this.observer.stats.get(p.id);
+    if (st !== undefined) this.observer.stats.set(p.id, { ...st, status: "COMPLETED", durationMs: this.c.sim.now - p.triggerMs, stateBytes: bytes });
+    this.c.sim.trace.emit("jm", "checkpoint-completed", { id: p.id, attempt: this.observer.attemptCounter, durationMs: this.c.sim.now - p.triggerMs, stateBytes: bytes });
+    for (const older of [...this.pending.values()].filter((o) => o.id < p.id).sort((a, b) => a.id - b.id)) {
+      this.abort(older, "subsumed", `subsumed by checkpoint ${p.id}`, false);
+    }
+    this.c.sim.trace.emit("jm", "checkpoint-notify", { id: p.id });
+    for (const tm of this.deployedOn) this.send(tm, { t: "notify", session: this.session, attempt: this.attempt, id: p.id });
+    this.retryQueued();
+  }
+
+  private onDecline(m: Extract<TmToJm, { t: "decline" }>): void {
+    const p = this.pending.get(m.id);
+    if (p === undefined || m.attempt !== p.attempt || p.finalizing) return;
+    const reason: FailureReason = m.reason.startsWith("subsumed") ? "subsumed" : "declined";
+    this.abort(p, reason, `declined by ${m.task}: ${m.reason}`);
+  }
+
+  private abort(p: Pending, reason: FailureReason, detail: string, retry = true): void {
+    if (this.pending.get(p.id) !== p) return;
+    this.pending.delete(p.id);
+    this.c.sim.scheduler.cancel(p.timer);
+    const st = this.observer.stats.get(p.id);
+    if (st !== undefined) this.observer.stats.set(p.id, { ...st, status: "FAILED", durationMs: this.c.sim.now - p.triggerMs, failureReason: `${reason}: ${detail}` });
+    const r = this.failures.onFailure(p.id, reason);
+    this.c.sim.trace.emit("jm", "checkpoint-aborted", { id: p.id, attempt: this.observer.attemptCounter, reason, counted: r.counted });
+    if (r.counted) this.c.sim.trace.emit("jm", "checkpoint-failures", { count: this.failures.failureCount, tolerable: this.cfg.tolerableFailures });
+    if (r.failJob) {
+      this.handleFailure(this.attempt, `exceeded checkpoint tolerable failure threshold (${this.cfg.tolerableFailures}): checkpoint ${p.id} ${reason}`);
+      return;
+    }
+    if (retry) this.retryQueued();
+  }
+
+  private abortAllPending(reason: FailureReason): void {
+    for (const p of [...this.pending.values()].sort((a, b) => a.id - b.id)) this.abort(p, reason, reason === "job-finished" ? "the job finished" : "job failover", false);
+    this.triggerInProgress = false;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * RPC messages between the JobManager and the TaskManagers (datagrams: they can be lost, delayed
+ * or cut off like any message). `session` is the JobManager leader session (its incarnation):
+ * TaskManagers ignore older sessions, and a newer one makes them drop the older one's tasks.
+ */
+import type { SubtaskRef } from "../runtime/graph.ts";
+
+export type TaskDeployment = { readonly ref: SubtaskRef; readonly restorePath: string | null };
+
+export type JmToTm =
+  | { readonly t: "registered"; readonly session: number }
+  | { readonly t: "hb"; readonly session: number }
+  | { readonly t: "deploy"; readonly session: number; readonly attempt: number; readonly tasks: readonly TaskDeployment[] }
+  | { readonly t: "start"; readonly session: number; readonly attempt: number }
+  | { readonly t: "cancel"; readonly session: number; readonly attempt: number }
+  | { readonly t: "trigger"; readonly session: number; readonly attempt: number; readonly id: number }
+  | { readonly t: "notify"; readonly session: number; readonly attempt: number; readonly id: number }
+  | { readonly t: "failoverAck"; readonly session: number; readonly attempt: number };
+
+type FromTm = { readonly tm: string; readonly session: number };
+
+export type TmToJm =
+  | { readonly t: "register"; readonly tm: string; readonly slots: number }
+  | (FromTm & { readonly t: "hbr"; readonly failures: ReadonlyArray<{ attempt: number; task: string; reason: string }> })
+  | (FromTm & { readonly t: "deployed"; readonly attempt: number })
+  | (FromTm & {
+      readonly t: "ack";
+      readonly attempt: number;
+      readonly id: number;
+      readonly task: string;
+      readonly stateName: string;
+      readonly bytes: number;
+      readonly alignmentMs: number;
+    })
+  | (FromTm & { readonly t: "decline"; readonly attempt: number; readonly id: number; readonly task: string; readonly reason: string })
+  | (FromTm & { readonly t: "endOfData"; readonly attempt: number; readonly task: string })
+  | (FromTm & { readonly t: "finished"; readonly attempt: number; readonly task: string })
+  | (FromTm & { readonly t: "failed"; readonly attempt: number; readonly task: string; readonly reason: string });

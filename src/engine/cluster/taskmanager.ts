@@ -1,0 +1,335 @@
+/**
+ * A TaskManager: a node with slots that registers with the JobManager, answers its heartbeats,
+ * deploys, starts and cancels subtasks, and relays checkpoint triggers, acknowledgements and
+ * notifications. Losing the JobManager's heartbeats for longer than the timeout makes it cancel
+ * its tasks (as a disconnected TaskManager does); a crash loses everything.
+ */
+import { BrokerClient } from "../../external/broker-client.ts";
+import { StorageClient, type StorageServer } from "../../external/storage.ts";
+import type { ConnectionHandlers } from "../../sim/network.ts";
+import type { SimNode } from "../../sim/scheduler.ts";
+import type { Simulation } from "../../sim/simulation.ts";
+import type { JsonValue } from "../../sim/trace.ts";
+import type { ClusterConfigData, JobConfigData } from "../config.ts";
+import type { KeySelector } from "../plan/functions.ts";
+import type { Registry } from "../plan/registry.ts";
+import { brokerPort } from "../runtime/broker-port.ts";
+import type { ChannelMessage } from "../runtime/channels.ts";
+import { AtLeastOnceSink, SourceOperator, TwoPhaseCommitSink } from "../runtime/connectors.ts";
+import type { ExecutionGraph} from "../runtime/graph.ts";
+import { subtaskName, type SubtaskRef } from "../runtime/graph.ts";
+import type { Operator } from "../runtime/operator.ts";
+import { FilterOperator, FlatMapOperator, MapOperator, ProcessOperator, ReduceOperator, WindowOperator } from "../runtime/operators.ts";
+import { Task } from "../runtime/task.ts";
+import type { JmToTm, TaskDeployment, TmToJm } from "./messages.ts";
+
+/** Live tasks by execution key, shared by the TaskManagers to wire channels (Flink's partition lookup). */
+export class TaskDirectory {
+  private readonly tasks = new Map<string, { task: Task; tm: string }>();
+  static key(session: number, attempt: number, ref: SubtaskRef): string {
+    return `${session}.${attempt}:${subtaskName(ref)}`;
+  }
+  set(key: string, task: Task, tm: string): void {
+    this.tasks.set(key, { task, tm });
+  }
+  get(key: string): { task: Task; tm: string } | undefined {
+    return this.tasks.get(key);
+  }
+  delete(key: string): void {
+    this.tasks.delete(key);
+  }
+}
+
+export type ClusterShared = {
+  readonly sim: Simulation;
+  readonly graph: ExecutionGraph;
+  readonly registry: Registry;
+  readonly job: JobConfigData;
+  readonly cluster: ClusterConfigData;
+  readonly directory: TaskDirectory;
+  readonly storage: StorageServer;
+  /** Per-vertex slowdown factors (fault injection). */
+  readonly slowdown: Map<string, number>;
+  /** RPC kinds currently dropped (fault injection). */
+  readonly droppedRpcs: Map<string, number>;
+};
+
+type Deployed = { key: string; task: Task; ref: SubtaskRef };
+
+export class TaskManager {
+  readonly node: SimNode;
+  private session = -1;
+  private registered = false;
+  private lastJmHeartbeat = 0;
+  private tasks: Deployed[] = [];
+  private attempt = -1;
+  private storage: StorageClient | undefined;
+  /** Failures not yet acknowledged by the JobManager (repeated in heartbeat replies). */
+  private failures: Array<{ attempt: number; task: string; reason: string }> = [];
+
+  constructor(
+    readonly id: string,
+    private readonly c: ClusterShared,
+  ) {
+    this.node = c.sim.scheduler.node(id);
+    this.node.onRestart(() => this.boot());
+    this.node.onCrash(() => this.onCrash());
+    this.boot();
+  }
+
+  private boot(): void {
+    this.session = -1;
+    this.registered = false;
+    this.tasks = [];
+    this.failures = [];
+    this.storage = new StorageClient(this.c.sim.network, this.c.sim.scheduler, this.node, this.c.storage);
+    this.c.sim.network.listen(this.id, "tm", (p) => this.onMessage(p as JmToTm));
+    this.registerLoop();
+    this.watchJm();
+  }
+
+  private onCrash(): void {
+    for (const t of this.tasks) this.c.directory.delete(t.key);
+    this.tasks = [];
+  }
+
+  private send(msg: TmToJm): void {
+    const kind = msg.t === "ack" ? "acknowledgeCheckpoint" : msg.t === "hbr" ? "heartbeat" : undefined;
+    if (kind !== undefined && (this.c.droppedRpcs.get(kind) ?? 0) > 0) return;
+    this.c.sim.network.send(this.id, "jm", "jm", msg);
+  }
+
+  private registerLoop(): void {
+    if (!this.node.alive) return;
+    if (!this.registered) this.send({ t: "register", tm: this.id, slots: this.c.cluster.slotsPerTaskManager });
+    this.c.sim.scheduler.schedule(this.c.cluster.heartbeatIntervalMs, () => this.registerLoop(), this.node);
+  }
+
+  /** Disconnect from a JobManager that stopped sending heartbeats: cancel everything, re-register. */
+  private watchJm(): void {
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.c.cluster;
+    if (this.registered && this.c.sim.now - this.lastJmHeartbeat > heartbeatTimeoutMs) {
+      this.c.sim.trace.emit(this.id, "jm-lost", { session: this.session });
+      this.cancelAll();
+      this.registered = false;
+    }
+    this.c.sim.scheduler.schedule(heartbeatIntervalMs, () => this.watchJm(), this.node);
+  }
+
+  private cancelAll(): void {
+    for (const t of this.tasks) {
+      t.task.cancel();
+      this.c.directory.delete(t.key);
+    }
+    this.tasks = [];
+  }
+
+  private onMessage(m: JmToTm): void {
+    if (m.session < this.session) return; // a message from a deposed JobManager
+    if (m.session > this.session) {
+      // A new JobManager leader: drop everything of the old one.
+      this.cancelAll();
+      this.session = m.session;
+      this.failures = [];
+    }
+    switch (m.t) {
+      case "registered":
+        this.registered = true;
+        this.lastJmHeartbeat = this.c.sim.now;
+        return;
+      case "hb":
+        if (!this.registered) return;
+        this.lastJmHeartbeat = this.c.sim.now;
+        this.send({ t: "hbr", tm: this.id, session: this.session, failures: this.failures });
+        return;
+      case "deploy":
+        if (!this.registered) return;
+        this.deploy(m.attempt, m.tasks);
+        return;
+      case "start":
+        if (m.attempt === this.attempt) this.startAll();
+        return;
+      case "cancel":
+        if (m.attempt >= this.attempt) {
+          this.cancelAll();
+          this.failures = this.failures.filter((f) => f.attempt > m.attempt);
+        }
+        return;
+      case "trigger":
+        if (m.attempt !== this.attempt) return;
+        for (const t of this.tasks) if (this.c.graph.vertex(t.ref.vertex).kind === "source") t.task.triggerCheckpoint(m.id);
+        return;
+      case "notify":
+        if (m.attempt !== this.attempt) return;
+        for (const t of this.tasks) t.task.notifyCheckpointComplete(m.id);
+        return;
+      case "failoverAck":
+        this.failures = this.failures.filter((f) => f.attempt > m.attempt);
+        return;
+    }
+  }
+
+  private reportFailure(attempt: number, task: string, reason: string): void {
+    this.c.sim.trace.emit(this.id, "task-failed", { task, attempt, reason });
+    this.failures.push({ attempt, task, reason });
+    this.send({ t: "failed", tm: this.id, session: this.session, attempt, task, reason });
+  }
+
+  // ---- deployment ---------------------------------------------------------------------------
+
+  private deploy(attempt: number, descs: readonly TaskDeployment[]): void {
+    this.cancelAll();
+    this.attempt = attempt;
+    const session = this.session;
+    let pending = descs.length;
+    const ready = (): void => {
+      if (--pending === 0 && this.attempt === attempt && this.session === session) {
+        this.send({ t: "deployed", tm: this.id, session, attempt });
+      }
+    };
+    for (const d of descs) {
+      const task = this.createTask(session, attempt, d);
+      const key = TaskDirectory.key(session, attempt, d.ref);
+      this.tasks.push({ key, task, ref: d.ref });
+      this.c.directory.set(key, task, this.id);
+      const init = (restored: JsonValue | null): void => {
+        if (!task.alive) return;
+        let op: Operator;
+        try {
+          op = this.createOperator(task, d.ref, attempt);
+        } catch (e) {
+          return task.fail(`cannot create operator: ${(e as Error).message}`);
+        }
+        task.init(op, restored);
+        ready();
+      };
+      if (d.restorePath === null) init(null);
+      else
+        (this.storage as StorageClient).read(d.restorePath, (err, text) => {
+          if (err || text === undefined) return task.fail(`cannot read state ${d.restorePath}: ${err?.message ?? "empty"}`);
+          init(JSON.parse(text) as JsonValue);
+        });
+    }
+    if (descs.length === 0) this.send({ t: "deployed", tm: this.id, session, attempt });
+  }
+
+  private createTask(session: number, attempt: number, d: TaskDeployment): Task {
+    const { graph, job, sim } = this.c;
+    const node = graph.vertex(d.ref.vertex);
+    const outputs = graph.outputs(d.ref);
+    const name = subtaskName(d.ref);
+    const storage = this.storage as StorageClient;
+    const task: Task = new Task({
+      sim,
+      tm: this.node,
+      ref: d.ref,
+      node,
+      execId: `${session}.${attempt}:${name}`,
+      mode: job.checkpoint.mode,
+      checkpointing: job.checkpoint.intervalMs > 0,
+      costMsPerRecord: node.costMsPerRecord ?? job.costMsPerRecord,
+      bufferRecords: job.bufferRecords,
+      channelCredits: job.channelCredits,
+      outputs,
+      outputKeys: outputs.map((o) => (o.edge.key !== undefined ? this.c.registry.resolve("key", o.edge.key) : undefined)),
+      inputCount: node.kind === "source" ? 1 : graph.inputChannels(d.ref).length,
+      slowFactor: () => this.c.slowdown.get(d.ref.vertex) ?? 1,
+      callbacks: {
+        failed: (reason) => this.reportFailure(attempt, name, reason),
+        acknowledge: (id, stateName, bytes, alignmentMs) =>
+          this.send({ t: "ack", tm: this.id, session: this.session, attempt, id, task: name, stateName, bytes, alignmentMs }),
+        decline: (id, reason) => this.send({ t: "decline", tm: this.id, session: this.session, attempt, id, task: name, reason }),
+        endOfData: () => this.send({ t: "endOfData", tm: this.id, session: this.session, attempt, task: name }),
+        finished: () => this.send({ t: "finished", tm: this.id, session: this.session, attempt, task: name }),
+        writeState: (id, stateName, data, done) =>
+          storage.writeState(id, stateName, data, (err) => done(err ? `${err.code}: ${err.message}` : undefined)),
+      },
+    });
+    return task;
+  }
+
+  private createOperator(task: Task, ref: SubtaskRef, attempt: number): Operator {
+    const { graph, registry, sim, job } = this.c;
+    void attempt;
+    const node = graph.vertex(ref.vertex);
+    const keyOf = (): KeySelector => {
+      const e = node.inputs[0];
+      if (e?.key === undefined) throw new Error(`keyed operator ${node.id} has no key selector on its input`);
+      return registry.resolve("key", e.key);
+    };
+    const broker = (): ReturnType<typeof brokerPort> =>
+      brokerPort(new BrokerClient(sim.network, sim.scheduler, this.node, "broker", (err) => task.fail(`broker connection broken: ${err.code}`)));
+    switch (node.kind) {
+      case "source":
+        return new SourceOperator(node, ref.subtask, broker(), task, job.sourceFetchRecords);
+      case "map":
+        return new MapOperator(node, registry, task);
+      case "filter":
+        return new FilterOperator(node, registry, task);
+      case "flatMap":
+        return new FlatMapOperator(node, registry, task);
+      case "reduce":
+        return new ReduceOperator(node, keyOf(), registry, task);
+      case "process":
+        return new ProcessOperator(node, keyOf(), registry, task, {
+          subtask: ref.subtask,
+          parallelism: node.parallelism,
+          scheduler: sim.scheduler,
+          owner: this.node,
+          enqueue: (a) => task.enqueue(a),
+        });
+      case "window":
+        return new WindowOperator(node, keyOf(), registry, task);
+      case "sink": {
+        const fail = (r: string): void => task.fail(r);
+        if (node.sink === "twoPhaseCommit") {
+          const s = new TwoPhaseCommitSink(node, ref.subtask, broker(), fail, job.checkpoint.intervalMs > 0);
+          s.onIdle = () => task.enqueue(() => task.maybeFinish());
+          return s;
+        }
+        const key = node.sink === "upsert" && node.upsertKey !== undefined ? registry.resolve("key", node.upsertKey) : undefined;
+        return new AtLeastOnceSink(node, ref.subtask, broker(), fail, key);
+      }
+    }
+  }
+
+  /** Every TaskManager has deployed: connect output channels to their consumers and start. */
+  private startAll(): void {
+    const { graph, directory, sim, job } = this.c;
+    for (const d of this.tasks) {
+      const producer = d.task;
+      graph.outputs(d.ref).forEach((spec, o) => {
+        spec.targets.forEach((target, ci) => {
+          const edgeIndex = graph.vertex(spec.consumer).inputs.indexOf(spec.edge);
+          const ckey = TaskDirectory.key(this.session, this.attempt, target);
+          const consumer = directory.get(ckey);
+          if (consumer === undefined) return producer.fail(`consumer ${subtaskName(target)} is not deployed`);
+          const inputIndex = graph
+            .inputChannels(target)
+            .findIndex((ic) => ic.edgeIndex === edgeIndex && ic.from.vertex === d.ref.vertex && ic.from.subtask === d.ref.subtask);
+          const out = (producer.outputChannels[o] ?? [])[ci];
+          const inp = consumer.task.inputs[inputIndex];
+          if (out === undefined || inp === undefined) return producer.fail(`no channel ${subtaskName(d.ref)} -> ${subtaskName(target)}`);
+          const producerEnd: ConnectionHandlers = {
+            onMessage: (p) => producer.onCredit(o, ci, p as ChannelMessage),
+            onBreak: (e) => producer.fail(`channel to ${subtaskName(target)} broken: ${e.code}`),
+          };
+          const consumerEnd: ConnectionHandlers = {
+            onMessage: (p) => consumer.task.onInputMessage(inputIndex, p as ChannelMessage),
+            onBreak: (e) => consumer.task.fail(`channel from ${subtaskName(d.ref)} broken: ${e.code}`),
+          };
+          const conn = sim.network.connect(this.id, consumer.tm, producerEnd, consumerEnd);
+          out.conn = conn;
+          inp.conn = conn;
+          out.credits = job.channelCredits;
+        });
+      });
+    }
+    for (const d of this.tasks) d.task.start();
+  }
+
+  /** Keyed state of this TaskManager's tasks (for the state check at job end). */
+  liveTasks(): readonly Deployed[] {
+    return this.tasks;
+  }
+}

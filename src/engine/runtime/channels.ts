@@ -1,0 +1,68 @@
+/**
+ * Data channels between subtasks: a producer-side writer with a buffer, a queue of full buffers
+ * and credits (credit-based flow control), and a consumer-side input channel with received buffers.
+ * Both ride on one reliable simulated connection; its break fails the tasks at both ends.
+ */
+import type { Connection } from "../../sim/network.ts";
+import type { Element } from "./graph.ts";
+
+export type ChannelMessage = { readonly b: Element[] } | { readonly credit: number };
+
+/** Producer side of one channel. */
+export class OutputChannel {
+  buffer: Element[] = [];
+  readonly queue: Element[][] = [];
+  credits = 0;
+  conn: Connection | undefined;
+
+  constructor(readonly name: string) {}
+
+  /** Move the current buffer (if not empty) to the send queue. */
+  seal(): void {
+    if (this.buffer.length === 0) return;
+    this.queue.push(this.buffer);
+    this.buffer = [];
+  }
+
+  /** Send queued buffers while credits last. */
+  pump(): void {
+    const c = this.conn;
+    if (c === undefined || !c.open) return;
+    while (this.credits > 0 && this.queue.length > 0) {
+      const b = this.queue.shift() as Element[];
+      this.credits--;
+      c.endA.send({ b } satisfies ChannelMessage, 64 + b.length * 32);
+    }
+  }
+
+  /** Buffers waiting for credit. */
+  get backlog(): number {
+    return this.queue.length;
+  }
+}
+
+/** Consumer side of one channel. */
+export class InputChannel {
+  readonly buffers: Element[][] = [];
+  /** Position in the head buffer. */
+  pos = 0;
+  blocked = false;
+  ended = false;
+  watermark = -Number.MAX_SAFE_INTEGER;
+  conn: Connection | undefined;
+
+  constructor(
+    readonly index: number,
+    readonly name: string,
+  ) {}
+
+  hasData(): boolean {
+    return this.buffers.length > 0;
+  }
+
+  /** Return one credit to the producer for a fully consumed buffer. */
+  returnCredit(): void {
+    const c = this.conn;
+    if (c !== undefined && c.open) c.endB.send({ credit: 1 } satisfies ChannelMessage, 16);
+  }
+}

@@ -1,0 +1,434 @@
+/**
+ * Sources and sinks: the operators that talk to the log broker.
+ *
+ * Source (as Flink's Kafka source): reads its partitions by offset, keeps the offsets of the
+ * records it has emitted in its state, derives per-partition bounded-out-of-orderness watermarks,
+ * and commits the checkpointed offsets to the broker when the checkpoint completes (monitoring
+ * only; restore uses the offsets in the checkpoint).
+ *
+ * Two-phase-commit sink (TwoPhaseCommitSinkFunction + Kafka transactions): writes into the open
+ * transaction; on the barrier pre-commits it (flushes) and remembers it as pending in the
+ * snapshot, then begins the next; on notifyCheckpointComplete(n) commits every pending
+ * transaction up to n in order; on restore commits the pending ones (idempotently) and fences and
+ * aborts every transaction the previous attempt may have left open. Transactional ids are
+ * `<vertex>-<subtask>-<k>` with k counting up, so "every id after the restored one" is a
+ * contiguous range a zombie cannot hide in.
+ *
+ * Upsert sink: idempotent writes keyed by the upsert key; plain sink: non-transactional appends.
+ * Both flush on the barrier, which makes them at-least-once.
+ */
+import type { JsonValue } from "../../sim/trace.ts";
+import type { KeySelector, Value } from "../plan/functions.ts";
+import { MAX_WATERMARK, MIN_WATERMARK } from "../plan/functions.ts";
+import type { SinkNode, SourceNode } from "../plan/plan.ts";
+import { END, REC, type Element } from "./graph.ts";
+import type { Operator, Output } from "./operator.ts";
+
+/** What connectors need from the broker (callbacks; errors carry a code such as PRODUCER_FENCED or ECONNRESET). */
+export interface BrokerPort {
+  /** End offset of every partition of a topic (its length is the partition count). */
+  endOffsets(topic: string, cb: (err: BrokerErr | null, ends?: readonly number[]) => void): void;
+  fetch(
+    topic: string,
+    partition: number,
+    offset: number,
+    max: number,
+    cb: (err: BrokerErr | null, res?: { records: ReadonlyArray<{ offset: number; value: JsonValue; ts: number }> }) => void,
+  ): void;
+  append(topic: string, partition: number, records: Array<{ value: JsonValue; ts: number }>, cb: (err: BrokerErr | null) => void): void;
+  upsert(topic: string, entries: Array<{ key: string; value: JsonValue }>, cb: (err: BrokerErr | null) => void): void;
+  initTransactions(tid: string, cb: (err: BrokerErr | null, res?: { epoch: number; txnSeq: number }) => void): void;
+  write(
+    tid: string,
+    epoch: number,
+    topic: string,
+    partition: number,
+    records: Array<{ value: JsonValue; ts: number }>,
+    cb: (err: BrokerErr | null) => void,
+  ): void;
+  commit(tid: string, epoch: number, txnSeq: number, checkpointId: number, cb: (err: BrokerErr | null) => void): void;
+  commitOffsets(group: string, offsets: Array<{ topic: string; partition: number; offset: number }>, checkpointId: number, cb: (err: BrokerErr | null) => void): void;
+  close(): void;
+}
+export type BrokerErr = { readonly code: string; readonly message: string };
+
+const errText = (e: BrokerErr): string => `${e.code}: ${e.message}`;
+
+/** The task side a source needs: feed fetched elements into its input, emit watermarks, know backpressure. */
+export interface SourceHost extends Output {
+  feed(elements: Element[]): void;
+  emitWatermark(wm: number): void;
+  backpressured(): boolean;
+  /** Unprocessed fetched elements are waiting. */
+  hasPendingInput(): boolean;
+  fail(reason: string): void;
+}
+
+type Fetched = { p: number; off: number; v: Value; ts: number };
+
+export class SourceOperator implements Operator {
+  private partitions: number[] = [];
+  private readonly offsets = new Map<number, number>();
+  private readonly ends = new Map<number, number>();
+  /** Offsets already fetched (ahead of `offsets` while fetched records wait to be processed). */
+  private readonly fetched = new Map<number, number>();
+  private readonly maxTs = new Map<number, number>();
+  private fetching = false;
+  private endFed = false;
+  private lastWatermark = MIN_WATERMARK;
+  private rr = 0;
+  private readonly snapshots = new Map<number, Array<{ topic: string; partition: number; offset: number }>>();
+
+  constructor(
+    private readonly node: SourceNode,
+    private readonly subtask: number,
+    private readonly broker: BrokerPort,
+    private readonly host: SourceHost,
+    private readonly fetchMax: number,
+  ) {}
+
+  restore(state: JsonValue): void {
+    for (const [p, off] of (state as { offsets: Array<[number, number]> }).offsets) this.offsets.set(p, off);
+  }
+
+  open(done: (e?: string) => void): void {
+    this.broker.endOffsets(this.node.topic, (err, ends) => {
+      if (err || ends === undefined) return done(`source ${this.node.id}: ${err ? errText(err) : "no end offsets"}`);
+      this.partitions = [];
+      for (let p = this.subtask; p < ends.length; p += this.node.parallelism) {
+        this.partitions.push(p);
+        this.ends.set(p, ends[p] ?? 0);
+        if (!this.offsets.has(p)) this.offsets.set(p, 0);
+        this.fetched.set(p, this.offsets.get(p) ?? 0);
+      }
+      done();
+      this.kick();
+    });
+  }
+
+  /** Fetch more if there is room; feed end of data once everything is processed. */
+  kick(): void {
+    if (this.fetching || this.endFed) return;
+    if (this.host.hasPendingInput()) return;
+    const open = this.partitions.filter((p) => (this.fetched.get(p) ?? 0) < (this.ends.get(p) ?? 0));
+    if (open.length === 0) {
+      const allDone = this.partitions.every((p) => (this.offsets.get(p) ?? 0) >= (this.ends.get(p) ?? 0));
+      if (allDone) {
+        this.endFed = true;
+        this.host.feed([{ k: END }]);
+      }
+      return;
+    }
+    if (this.host.backpressured()) return;
+    const p = open[this.rr % open.length] as number;
+    this.rr++;
+    const from = this.fetched.get(p) ?? 0;
+    const max = Math.min(this.fetchMax, (this.ends.get(p) ?? 0) - from);
+    this.fetching = true;
+    this.broker.fetch(this.node.topic, p, from, max, (err, res) => {
+      this.fetching = false;
+      if (err) return this.host.fail(`source ${this.node.id} fetch: ${errText(err)}`);
+      const recs = res?.records ?? [];
+      if (recs.length === 0) return this.kick();
+      const last = recs[recs.length - 1] as { offset: number };
+      this.fetched.set(p, last.offset + 1);
+      this.host.feed(recs.map((r) => ({ k: REC, v: { p, off: r.offset, v: r.value, ts: r.ts } as unknown as Value, ts: r.ts })));
+    });
+  }
+
+  processRecord(v: Value): void {
+    const f = v as unknown as Fetched;
+    this.offsets.set(f.p, f.off + 1);
+    if (f.ts > (this.maxTs.get(f.p) ?? MIN_WATERMARK)) this.maxTs.set(f.p, f.ts);
+    this.host.emit(f.v, f.ts);
+  }
+
+  afterStep(): void {
+    const wmCfg = this.node.watermark;
+    if (wmCfg !== undefined) {
+      let wm = MAX_WATERMARK;
+      for (const p of this.partitions) {
+        const doneP = (this.offsets.get(p) ?? 0) >= (this.ends.get(p) ?? 0);
+        const pw = doneP ? MAX_WATERMARK : (this.maxTs.get(p) ?? MIN_WATERMARK + wmCfg.outOfOrdernessMs + 1) - wmCfg.outOfOrdernessMs - 1;
+        wm = Math.min(wm, pw);
+      }
+      // MAX is emitted by the task at end of input, after the last record.
+      if (wm > this.lastWatermark && wm < MAX_WATERMARK) {
+        this.lastWatermark = wm;
+        this.host.emitWatermark(wm);
+      }
+    }
+    this.kick();
+  }
+
+  processWatermark(): void {}
+  endOfInput(): void {}
+
+  snapshot(id: number): JsonValue {
+    const offsets = this.partitions.map((p) => [p, this.offsets.get(p) ?? 0] as [number, number]);
+    this.snapshots.set(id, offsets.map(([partition, offset]) => ({ topic: this.node.topic, partition, offset })));
+    return { offsets };
+  }
+
+  notifyCheckpointComplete(id: number): void {
+    let newest: number | undefined;
+    for (const k of this.snapshots.keys()) if (k <= id && (newest === undefined || k > newest)) newest = k;
+    if (newest === undefined) return;
+    const offsets = this.snapshots.get(newest) ?? [];
+    for (const k of [...this.snapshots.keys()]) if (k <= id) this.snapshots.delete(k);
+    // A failed offset commit is only logged: correctness comes from the offsets in the checkpoint.
+    this.broker.commitOffsets(`streamsim-${this.node.id}`, offsets, newest, () => {});
+  }
+
+  close(): void {
+    this.broker.close();
+  }
+}
+
+/** Tracks writes issued and completed, so a flush can wait for the writes before a barrier. */
+class WriteTracker {
+  issued = 0;
+  completed = 0;
+  private waiters: Array<{ upTo: number; done: (e?: string) => void }> = [];
+  error: string | undefined;
+  issue(): number {
+    return ++this.issued;
+  }
+  complete(err: BrokerErr | null): void {
+    this.completed++;
+    if (err && this.error === undefined) this.error = errText(err);
+    this.check();
+  }
+  waitFor(upTo: number, done: (e?: string) => void): void {
+    this.waiters.push({ upTo, done });
+    this.check();
+  }
+  private check(): void {
+    const ready = this.waiters.filter((w) => this.error !== undefined || this.completed >= w.upTo);
+    this.waiters = this.waiters.filter((w) => !ready.includes(w));
+    for (const w of ready) w.done(this.error);
+  }
+}
+
+type Txn = { tid: string; epoch: number; txnSeq: number; k: number };
+type PendingTxn = Txn & { checkpointId: number };
+
+export class TwoPhaseCommitSink implements Operator {
+  private pending: PendingTxn[] = [];
+  /** Counter of the next transactional id. */
+  private nextK = 0;
+  private current: Txn | null = null;
+  private batch: Array<{ value: JsonValue; ts: number }> = [];
+  private held: Array<{ value: JsonValue; ts: number }> = [];
+  private readonly writes = new WriteTracker();
+  private readonly barrierWrites = new Map<number, number>();
+  private ended = false;
+  private committing = false;
+  private commitUpTo = 0;
+
+  constructor(
+    private readonly node: SinkNode,
+    private readonly subtask: number,
+    private readonly broker: BrokerPort,
+    private readonly fail: (reason: string) => void,
+    private readonly checkpointing: boolean,
+  ) {}
+
+  private tid(k: number): string {
+    return `${this.node.id}-${this.subtask}-${k}`;
+  }
+
+  restore(state: JsonValue): void {
+    const s = state as { pending: PendingTxn[]; nextK: number };
+    this.pending = s.pending.map((p) => ({ ...p }));
+    this.nextK = s.nextK;
+  }
+
+  open(done: (e?: string) => void): void {
+    // recoverAndCommit: every pending transaction of the restored state, in order (idempotent).
+    const commitNext = (): void => {
+      const p = this.pending[0];
+      if (p === undefined) return abortLingering(this.nextK, 0);
+      this.broker.commit(p.tid, p.epoch, p.txnSeq, p.checkpointId, (err) => {
+        if (err) return done(`recoverAndCommit of ${p.tid} failed: ${errText(err)}`);
+        this.pending.shift();
+        commitNext();
+      });
+    };
+    // recoverAndAbort + fencing: init every id from nextK on until one was never used.
+    const abortLingering = (k: number, probes: number): void => {
+      if (probes > 10_000) return done("could not find an unused transactional id after 10000 probes");
+      const tid = this.tid(k);
+      this.broker.initTransactions(tid, (err, res) => {
+        if (err || res === undefined) return done(`initTransactions(${tid}) failed: ${err ? errText(err) : "no result"}`);
+        if (probes === 0) this.current = { tid, epoch: res.epoch, txnSeq: res.txnSeq, k };
+        if (res.epoch > 0) return abortLingering(k + 1, probes + 1);
+        this.nextK = (this.current as Txn).k + 1;
+        done();
+      });
+    };
+    commitNext();
+  }
+
+  processRecord(v: Value, ts: number): void {
+    this.batch.push({ value: v, ts });
+  }
+
+  afterStep(): void {
+    this.sendBatch();
+  }
+
+  private sendBatch(): void {
+    if (this.batch.length === 0) return;
+    if (this.current === null) {
+      // The next transaction is being initialised: hold the records for it.
+      this.held.push(...this.batch);
+      this.batch = [];
+      return;
+    }
+    const recs = this.batch;
+    this.batch = [];
+    const t = this.current;
+    this.writes.issue();
+    this.broker.write(t.tid, t.epoch, this.node.topic, this.subtask, recs, (err) => {
+      this.writes.complete(err);
+      if (err) this.fail(`write to ${t.tid} failed: ${errText(err)}`);
+    });
+  }
+
+  processWatermark(): void {}
+
+  endOfInput(): void {
+    this.ended = true;
+    this.sendBatch();
+    if (!this.checkpointing && this.current !== null) {
+      // Without checkpoints there is no barrier: commit the last transaction when the input ends.
+      const t = this.current;
+      this.current = null;
+      const upTo = this.writes.issued;
+      this.writes.waitFor(upTo, (e) => {
+        if (e !== undefined) return;
+        this.committing = true;
+        this.broker.commit(t.tid, t.epoch, t.txnSeq, 0, (err) => {
+          this.committing = false;
+          if (err) return this.fail(`commit of ${t.tid} failed: ${errText(err)}`);
+          this.onIdle?.();
+        });
+      });
+    }
+  }
+
+  snapshot(id: number): JsonValue {
+    this.sendBatch();
+    this.barrierWrites.set(id, this.writes.issued);
+    // The transaction after the barrier gets id nextK: a restore must fence and abort from there on.
+    const resumeK = this.nextK;
+    if (this.current !== null) {
+      this.pending.push({ ...this.current, checkpointId: id });
+      this.current = null;
+      if (!this.ended) this.beginNext();
+    }
+    return { pending: this.pending.map((p) => ({ ...p })), nextK: resumeK } as unknown as JsonValue;
+  }
+
+  private beginNext(): void {
+    const k = this.nextK++;
+    const tid = this.tid(k);
+    this.broker.initTransactions(tid, (err, res) => {
+      if (err || res === undefined) return this.fail(`initTransactions(${tid}) failed: ${err ? errText(err) : "no result"}`);
+      this.current = { tid, epoch: res.epoch, txnSeq: res.txnSeq, k };
+      this.batch = this.held.concat(this.batch);
+      this.held = [];
+      this.sendBatch();
+    });
+  }
+
+  /** preCommit: the writes issued before the barrier are acknowledged. */
+  flush(id: number, done: (e?: string) => void): void {
+    this.writes.waitFor(this.barrierWrites.get(id) ?? this.writes.issued, done);
+    this.barrierWrites.delete(id);
+  }
+
+  notifyCheckpointComplete(id: number): void {
+    this.commitUpTo = Math.max(this.commitUpTo, id);
+    this.commitPending();
+  }
+
+  private commitPending(): void {
+    if (this.committing) return;
+    const p = this.pending[0];
+    if (p === undefined || p.checkpointId > this.commitUpTo) return;
+    this.committing = true;
+    this.broker.commit(p.tid, p.epoch, p.txnSeq, p.checkpointId, (err) => {
+      this.committing = false;
+      if (err) return this.fail(`commit of ${p.tid} for checkpoint ${p.checkpointId} failed: ${errText(err)}`);
+      if (this.pending[0] === p) this.pending.shift();
+      this.commitPending();
+      this.onIdle?.();
+    });
+  }
+
+  /** Called when a commit finishes (the task re-checks whether it may finish). */
+  onIdle: (() => void) | undefined;
+
+  isFinished(): boolean {
+    return this.pending.length === 0 && !this.committing && this.current === null && this.held.length === 0;
+  }
+
+  close(): void {
+    this.broker.close();
+  }
+}
+
+/** At-least-once sinks: writes are flushed on the barrier. */
+export class AtLeastOnceSink implements Operator {
+  private batch: Array<{ value: JsonValue; ts: number }> = [];
+  private readonly writes = new WriteTracker();
+  private readonly barrierWrites = new Map<number, number>();
+
+  constructor(
+    private readonly node: SinkNode,
+    private readonly subtask: number,
+    private readonly broker: BrokerPort,
+    private readonly fail: (reason: string) => void,
+    private readonly upsertKey: KeySelector | undefined,
+  ) {}
+
+  restore(): void {}
+  open(done: (e?: string) => void): void {
+    done();
+  }
+  processRecord(v: Value, ts: number): void {
+    this.batch.push({ value: v, ts });
+  }
+  afterStep(): void {
+    if (this.batch.length === 0) return;
+    const recs = this.batch;
+    this.batch = [];
+    this.writes.issue();
+    const cb = (err: BrokerErr | null): void => {
+      this.writes.complete(err);
+      if (err) this.fail(`sink ${this.node.id} write failed: ${errText(err)}`);
+    };
+    if (this.upsertKey !== undefined) {
+      const key = this.upsertKey;
+      this.broker.upsert(this.node.topic, recs.map((r) => ({ key: key(r.value), value: r.value })), cb);
+    } else this.broker.append(this.node.topic, this.subtask, recs, cb);
+  }
+  processWatermark(): void {}
+  endOfInput(): void {
+    this.afterStep();
+  }
+  snapshot(id: number): JsonValue {
+    this.afterStep();
+    this.barrierWrites.set(id, this.writes.issued);
+    return null;
+  }
+  flush(id: number, done: (e?: string) => void): void {
+    this.writes.waitFor(this.barrierWrites.get(id) ?? this.writes.issued, done);
+    this.barrierWrites.delete(id);
+  }
+  close(): void {
+    this.broker.close();
+  }
+}

@@ -1,0 +1,462 @@
+/**
+ * A subtask: a single-threaded mailbox around one operator.
+ *
+ * The mailbox runs one step at a time: a mailbox action (timer, checkpoint trigger, notification)
+ * or one input buffer's worth of elements. A step's records cost simulated time; the task is busy
+ * until the step's end, and only then are its outputs handed to the channels. Output channels use
+ * credits, so a slow consumer backpressures its producers, and aligned barriers wait behind the
+ * data before them, as in Flink.
+ *
+ * Barriers: with EXACTLY_ONCE and several input channels a barrier blocks its channel until the
+ * barrier has come on every channel (alignment); with AT_LEAST_ONCE it is only counted. A newer
+ * barrier during an alignment subsumes the older checkpoint; an older barrier is ignored; a second
+ * barrier with the same id on one channel is a corrupt stream.
+ */
+import type { Simulation } from "../../sim/simulation.ts";
+import type { SimNode } from "../../sim/scheduler.ts";
+import type { JsonValue } from "../../sim/trace.ts";
+import type { CheckpointingMode } from "../config.ts";
+import { MAX_WATERMARK, MIN_WATERMARK, type Value } from "../plan/functions.ts";
+import type { PlanNode } from "../plan/plan.ts";
+import { InputChannel, OutputChannel, type ChannelMessage } from "./channels.ts";
+import {
+  BARRIER,
+  END,
+  REC,
+  WM,
+  subtaskForKey,
+  subtaskName,
+  type Element,
+  type OutputSpec,
+  type SubtaskRef,
+} from "./graph.ts";
+import type { Operator, Output } from "./operator.ts";
+import type { KeySelector } from "../plan/functions.ts";
+
+export type TaskCallbacks = {
+  /** The task failed: the TaskManager reports it to the JobManager. */
+  failed(reason: string): void;
+  /** Snapshot written: acknowledge to the coordinator. */
+  acknowledge(id: number, stateName: string, bytes: number, alignmentMs: number): void;
+  decline(id: number, reason: string): void;
+  /** Every input has ended and the operator has finished its data. */
+  endOfData(): void;
+  /** Data ended and the last checkpoint after it completed: the task is done. */
+  finished(): void;
+  /** Write this task's state for checkpoint `id` to checkpoint storage. */
+  writeState(id: number, name: string, data: string, done: (error?: string) => void): void;
+};
+
+export type TaskOptions = {
+  readonly sim: Simulation;
+  readonly tm: SimNode;
+  readonly ref: SubtaskRef;
+  readonly node: PlanNode;
+  readonly execId: string;
+  readonly mode: CheckpointingMode;
+  readonly costMsPerRecord: number;
+  readonly bufferRecords: number;
+  readonly channelCredits: number;
+  readonly outputs: readonly OutputSpec[];
+  /** Key selectors of hash output edges, by output index. */
+  readonly outputKeys: ReadonlyArray<KeySelector | undefined>;
+  /** Number of input channels (0 for sources). */
+  readonly inputCount: number;
+  readonly checkpointing: boolean;
+  /** Current per-vertex slowdown factor (fault injection). */
+  readonly slowFactor: () => number;
+  readonly callbacks: TaskCallbacks;
+};
+
+type Alignment = { id: number; seen: Set<number>; startMs: number };
+
+export type TaskState = "DEPLOYING" | "RUNNING" | "FINISHED_DATA" | "FAILED" | "CANCELED";
+
+export class Task implements Output {
+  state: TaskState = "DEPLOYING";
+  operator!: Operator;
+  readonly inputs: InputChannel[] = [];
+  /** Output channels grouped by output edge. */
+  readonly outputChannels: OutputChannel[][] = [];
+  private readonly rebalanceNext: number[] = [];
+  private readonly mailbox: Array<() => void> = [];
+  private busy = false;
+  private scheduled = false;
+  private opened = false;
+  private rr = 0;
+  private alignment: Alignment | undefined;
+  /** Highest checkpoint id this task has snapshotted or abandoned; older barriers are ignored. */
+  private lastBarrierId = 0;
+  private stepRecords = 0;
+  private inputWatermark = MIN_WATERMARK;
+  private endedInputs = 0;
+  private endSent = false;
+  /** Barrier id at the moment data ended; a completed checkpoint above it lets the task finish. */
+  private endBarrierMark = -1;
+  private notifiedUpTo = 0;
+  finished = false;
+  private readonly name: string;
+
+  constructor(readonly opts: TaskOptions) {
+    this.name = subtaskName(opts.ref);
+    for (let i = 0; i < opts.inputCount; i++) this.inputs.push(new InputChannel(i, `${this.name}/in${i}`));
+    opts.outputs.forEach((o, oi) => {
+      this.outputChannels.push(o.targets.map((t) => new OutputChannel(`${this.name}->${subtaskName(t)}`)));
+      this.rebalanceNext.push(opts.ref.subtask % Math.max(1, o.targets.length));
+      void oi;
+    });
+  }
+
+  get alive(): boolean {
+    return (this.state === "DEPLOYING" || this.state === "RUNNING" || this.state === "FINISHED_DATA") && this.opts.tm.alive;
+  }
+
+  // ---- lifecycle --------------------------------------------------------------------------
+
+  /** Restore and open the operator; processing starts once `start()` has also been called. */
+  init(operator: Operator, restored: JsonValue | null): void {
+    this.operator = operator;
+    try {
+      if (restored !== null) operator.restore(restored);
+    } catch (e) {
+      return this.fail(`restore failed: ${(e as Error).message}`);
+    }
+    operator.open((err) => {
+      if (!this.alive) return;
+      if (err !== undefined) return this.fail(err);
+      this.opened = true;
+      this.wake();
+    });
+  }
+
+  /** Deployment of the whole job is done: channels are connected, processing may begin. */
+  start(): void {
+    if (!this.alive) return;
+    this.state = "RUNNING";
+    for (const chans of this.outputChannels) for (const c of chans) c.pump();
+    this.wake();
+  }
+
+  fail(reason: string): void {
+    if (!this.alive) return;
+    this.state = "FAILED";
+    this.closeAll();
+    this.opts.callbacks.failed(reason);
+  }
+
+  cancel(): void {
+    if (this.state === "CANCELED" || this.state === "FAILED") return;
+    this.state = "CANCELED";
+    this.closeAll();
+  }
+
+  private closeAll(): void {
+    for (const chans of this.outputChannels) for (const c of chans) c.conn?.close();
+    for (const i of this.inputs) i.conn?.close();
+    try {
+      this.operator?.close?.();
+    } catch {
+      // closing after a failure must not throw further
+    }
+  }
+
+  // ---- channel plumbing (called by the TaskManager when connections are made) ---------------
+
+  /** A message from a producer arrived on input channel `i`. */
+  onInputMessage(i: number, msg: ChannelMessage): void {
+    if (!this.alive || !("b" in msg)) return;
+    (this.inputs[i] as InputChannel).buffers.push(msg.b);
+    this.wake();
+  }
+
+  /** A credit arrived from the consumer of output channel (o, c). */
+  onCredit(o: number, c: number, msg: ChannelMessage): void {
+    if (!this.alive || !("credit" in msg)) return;
+    const ch = (this.outputChannels[o] as OutputChannel[])[c] as OutputChannel;
+    ch.credits += msg.credit;
+    ch.pump();
+    this.wake();
+  }
+
+  // ---- mailbox ----------------------------------------------------------------------------
+
+  /** Run `action` in the task's thread, between steps. */
+  enqueue(action: () => void): void {
+    if (!this.alive) return;
+    this.mailbox.push(action);
+    this.wake();
+  }
+
+  private wake(): void {
+    if (this.scheduled || this.busy || !this.alive) return;
+    this.scheduled = true;
+    this.opts.sim.scheduler.schedule(0, () => {
+      this.scheduled = false;
+      this.loop();
+    }, this.opts.tm);
+  }
+
+  /** Feed elements into input channel 0 (a source's fetched records). */
+  feed(elements: Element[]): void {
+    this.onInputMessage(0, { b: elements });
+  }
+
+  hasPendingInput(): boolean {
+    return this.inputs.some((c) => c.hasData());
+  }
+
+  backpressured(): boolean {
+    for (const chans of this.outputChannels) for (const c of chans) if (c.backlog > 0) return true;
+    return false;
+  }
+
+  private loop(): void {
+    if (!this.alive || this.busy || this.state === "DEPLOYING" || !this.opened) return;
+    this.stepRecords = 0;
+    let did = false;
+    if (this.mailbox.length > 0) {
+      (this.mailbox.shift() as () => void)();
+      did = true;
+    } else if (!this.backpressured()) {
+      did = this.processOneBuffer();
+    }
+    if (!this.alive) return;
+    if (!did) return;
+    this.operator.afterStep?.();
+    const cost = this.stepRecords * this.opts.costMsPerRecord * this.opts.slowFactor();
+    this.busy = true;
+    this.opts.sim.scheduler.schedule(cost, () => {
+      this.busy = false;
+      if (!this.alive) return;
+      this.flushOutputs();
+      this.wake();
+    }, this.opts.tm);
+  }
+
+  /** Process elements of one input buffer (round robin over unblocked channels). */
+  private processOneBuffer(): boolean {
+    const n = this.inputs.length;
+    for (let k = 0; k < n; k++) {
+      const idx = (this.rr + k) % n;
+      const ch = this.inputs[idx] as InputChannel;
+      if (ch.blocked || !ch.hasData()) continue;
+      this.rr = (idx + 1) % n;
+      this.consume(ch);
+      return true;
+    }
+    return false;
+  }
+
+  private consume(ch: InputChannel): void {
+    const buf = ch.buffers[0] as Element[];
+    while (ch.pos < buf.length) {
+      const el = buf[ch.pos++] as Element;
+      switch (el.k) {
+        case REC:
+          this.stepRecords++;
+          this.operator.processRecord(el.v, el.ts);
+          break;
+        case WM:
+          if (el.wm > ch.watermark) {
+            ch.watermark = el.wm;
+            this.advanceWatermark();
+          }
+          break;
+        case BARRIER:
+          this.onBarrier(ch, el.id);
+          break;
+        case END:
+          this.onEnd(ch);
+          break;
+      }
+      if (!this.alive) return;
+      if (ch.blocked) break;
+    }
+    if (ch.pos >= buf.length) {
+      ch.buffers.shift();
+      ch.pos = 0;
+      ch.returnCredit();
+    }
+  }
+
+  // ---- watermarks and end of input ----------------------------------------------------------
+
+  private advanceWatermark(): void {
+    let min = MAX_WATERMARK;
+    for (const c of this.inputs) min = Math.min(min, c.ended ? MAX_WATERMARK : c.watermark);
+    if (min > this.inputWatermark) {
+      this.inputWatermark = min;
+      this.operator.processWatermark(min);
+      this.emitWatermark(min);
+    }
+  }
+
+  private onEnd(ch: InputChannel): void {
+    if (ch.ended) return;
+    ch.ended = true;
+    this.endedInputs++;
+    this.advanceWatermark();
+    if (this.endedInputs === this.inputs.length) this.finishData();
+  }
+
+  /** All input has ended: let the operator finish, tell downstream, tell the JobManager. */
+  finishData(): void {
+    if (this.endSent) return;
+    this.endSent = true;
+    this.operator.endOfInput();
+    this.broadcastElement({ k: END });
+    this.state = "FINISHED_DATA";
+    this.endBarrierMark = this.lastBarrierId;
+    this.opts.callbacks.endOfData();
+    this.maybeFinish();
+  }
+
+  /**
+   * A task whose data has ended finishes once a checkpoint taken after the end has completed (so
+   * the sink's last transaction is committed), or at once without checkpointing.
+   */
+  maybeFinish(): void {
+    if (this.finished || this.state !== "FINISHED_DATA") return;
+    const checkpointed = !this.opts.checkpointing || (this.notifiedUpTo > this.endBarrierMark && this.lastBarrierId > this.endBarrierMark);
+    if (!checkpointed) return;
+    if (this.operator.isFinished !== undefined && !this.operator.isFinished()) return;
+    this.finished = true;
+    this.opts.callbacks.finished();
+  }
+
+  // ---- barriers -----------------------------------------------------------------------------
+
+  private onBarrier(ch: InputChannel, id: number): void {
+    if (id <= this.lastBarrierId) return; // older barrier (of an abandoned or done checkpoint): ignored
+    const n = this.inputs.length;
+    let a = this.alignment;
+    if (a !== undefined && id > a.id) {
+      // A newer barrier subsumes the checkpoint being aligned.
+      this.abandonAlignment(a, "subsumed by a newer barrier");
+      a = undefined;
+    }
+    if (a === undefined) {
+      a = { id, seen: new Set(), startMs: this.opts.sim.now };
+      this.alignment = a;
+      if (n > 1) this.opts.sim.trace.emit(this.opts.tm.id, "alignment-started", { task: this.name, id });
+    }
+    if (a.seen.has(ch.index)) return this.fail(`corrupt stream: barrier ${id} twice on channel ${ch.name}`);
+    a.seen.add(ch.index);
+    if (this.opts.mode === "EXACTLY_ONCE" && n > 1) ch.blocked = true;
+    if (a.seen.size === n) {
+      const alignmentMs = this.opts.sim.now - a.startMs;
+      if (n > 1) this.opts.sim.trace.emit(this.opts.tm.id, "alignment-completed", { task: this.name, id, durationMs: alignmentMs });
+      this.alignment = undefined;
+      for (const c of this.inputs) c.blocked = false;
+      this.performCheckpoint(id, alignmentMs);
+    }
+  }
+
+  private abandonAlignment(a: Alignment, reason: string): void {
+    for (const c of this.inputs) c.blocked = false;
+    this.alignment = undefined;
+    this.lastBarrierId = Math.max(this.lastBarrierId, a.id);
+    this.opts.callbacks.decline(a.id, reason);
+  }
+
+  /** Source tasks are triggered by the coordinator instead of barriers. */
+  triggerCheckpoint(id: number): void {
+    this.enqueue(() => {
+      if (id <= this.lastBarrierId) return;
+      this.performCheckpoint(id, 0);
+    });
+  }
+
+  /**
+   * Snapshot synchronously, forward the barrier, then (asynchronously) flush external writes,
+   * write the state and acknowledge.
+   */
+  private performCheckpoint(id: number, alignmentMs: number): void {
+    this.lastBarrierId = id;
+    let state: JsonValue;
+    try {
+      state = this.operator.snapshot(id);
+    } catch (e) {
+      this.opts.callbacks.decline(id, `snapshot failed: ${(e as Error).message}`);
+      return;
+    }
+    this.broadcastElement({ k: BARRIER, id });
+    this.flushOutputs();
+    const data = JSON.stringify(state);
+    const stateName = `${this.opts.ref.vertex}-${this.opts.ref.subtask}`;
+    this.opts.sim.trace.emit(this.opts.tm.id, "snapshot", { task: this.name, id, bytes: data.length });
+    const write = (): void =>
+      this.opts.callbacks.writeState(id, stateName, data, (err) => {
+        if (!this.alive) return;
+        if (err !== undefined) this.opts.callbacks.decline(id, `state write failed: ${err}`);
+        else this.opts.callbacks.acknowledge(id, stateName, data.length, alignmentMs);
+      });
+    if (this.operator.flush === undefined) write();
+    else
+      this.operator.flush(id, (err) => {
+        if (!this.alive) return;
+        if (err !== undefined) return this.fail(`flush for checkpoint ${id} failed: ${err}`);
+        write();
+      });
+  }
+
+  notifyCheckpointComplete(id: number): void {
+    this.enqueue(() => {
+      this.notifiedUpTo = Math.max(this.notifiedUpTo, id);
+      this.operator.notifyCheckpointComplete?.(id);
+      this.maybeFinish();
+    });
+  }
+
+  // ---- output -----------------------------------------------------------------------------
+
+  emit(value: Value, ts: number): void {
+    const outs = this.opts.outputs;
+    for (let o = 0; o < outs.length; o++) {
+      const spec = outs[o] as OutputSpec;
+      const chans = this.outputChannels[o] as OutputChannel[];
+      const el = { k: REC, v: value, ts } as const;
+      switch (spec.edge.partition) {
+        case "forward":
+          this.append(chans[0] as OutputChannel, el);
+          break;
+        case "hash": {
+          const key = (this.opts.outputKeys[o] as KeySelector)(value);
+          this.append(chans[subtaskForKey(key, spec.consumerParallelism)] as OutputChannel, el);
+          break;
+        }
+        case "rebalance": {
+          const i = this.rebalanceNext[o] as number;
+          this.rebalanceNext[o] = (i + 1) % chans.length;
+          this.append(chans[i] as OutputChannel, el);
+          break;
+        }
+        case "broadcast":
+          for (const c of chans) this.append(c, el);
+          break;
+      }
+    }
+  }
+
+  emitWatermark(wm: number): void {
+    this.broadcastElement({ k: WM, wm });
+  }
+
+  private append(c: OutputChannel, el: Element): void {
+    c.buffer.push(el);
+    if (c.buffer.length >= this.opts.bufferRecords) c.seal();
+  }
+
+  private broadcastElement(el: Element): void {
+    for (const chans of this.outputChannels) for (const c of chans) c.buffer.push(el);
+  }
+
+  /** Hand every non-empty buffer to its channel and send what credits allow. */
+  flushOutputs(): void {
+    for (const chans of this.outputChannels)
+      for (const c of chans) {
+        c.seal();
+        c.pump();
+      }
+  }
+}
