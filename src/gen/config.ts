@@ -20,6 +20,12 @@ import { maxParallelism } from "./plan.ts";
 export type CheckpointConfigArbOptions = {
   /** Fix the checkpointing mode (default: either). */
   readonly mode?: CheckpointingMode;
+  /**
+   * Allow checkpoint timeouts below 200 ms (default false). With them a job can be unable to ever
+   * complete a checkpoint (every one expires, each expiry fails the job over): right for scenarios
+   * about timeouts, wrong for properties that expect the job to finish once the faults stop.
+   */
+  readonly tinyTimeouts?: boolean;
 };
 
 export function checkpointConfigArb(options: CheckpointConfigArbOptions = {}): fc.Arbitrary<CheckpointConfigData> {
@@ -31,10 +37,10 @@ export function checkpointConfigArb(options: CheckpointConfigArbOptions = {}): f
       { weight: 1, arbitrary: fc.integer({ min: 501, max: 2000 }) },
     ),
     mode,
-    timeoutMs: fc.oneof(
-      { weight: 4, arbitrary: fc.integer({ min: 200, max: 5000 }) },
-      { weight: 1, arbitrary: fc.integer({ min: 10, max: 199 }) },
-    ),
+    timeoutMs:
+      options.tinyTimeouts === true
+        ? fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 200, max: 5000 }) }, { weight: 1, arbitrary: fc.integer({ min: 10, max: 199 }) })
+        : fc.integer({ min: 200, max: 5000 }),
     minPauseMs: fc.integer({ min: 0, max: 300 }),
     maxConcurrent: fc.integer({ min: 1, max: 3 }),
     tolerableFailures: fc.oneof(

@@ -287,7 +287,9 @@ export function normalizeDescriptor(raw: PlanDescriptor, options: PlanArbOptions
   const o = resolveOptions(options);
   // Budget: the keyed stages first (the grammar needs them for upsert sinks), then stateless steps in plan order.
   let keyedStage = raw.keyed;
-  let second = keyedStage === undefined ? undefined : raw.second;
+  // No event-time stage after dedupe: dedupe keeps whichever duplicate comes first, so the
+  // timestamps of its output (and any window over them) depend on arrival order.
+  let second = keyedStage === undefined || stageClass(keyedStage) === "dedupe" ? undefined : raw.second;
   if (o.maxOperators < 2) second = undefined;
   if (o.maxOperators < 1) keyedStage = undefined;
   let budget = o.maxOperators - (keyedStage ? 1 : 0) - (second ? 1 : 0);

@@ -77,6 +77,16 @@ describe("classify", () => {
     expect(only({ nodes: [src, proc("p", hash("src"), "bucketSum"), sink([fwd("p")])] })).toMatchObject({ mode: "multiset", noLoss: "keys" });
   });
 
+  test("an event-time window or bucketSum after dedupe is undefined: the kept duplicate's timestamp depends on arrival order", () => {
+    const w = only({ nodes: [src, proc("d", hash("src"), "dedupe"), win("w", hash("d"), "max"), sink([fwd("w")])] });
+    expect(w.mode).toBe("undefined");
+    expect(w.reason).toContain("after dedupe");
+    const b = only({ nodes: [src, proc("d", hash("src"), "dedupe"), proc("b", hash("d"), "bucketSum"), sink([fwd("b")])] });
+    expect(b.mode).toBe("undefined");
+    // A stateless step after dedupe keeps the multiset defined: the sink compares values, not timestamps.
+    expect(only({ nodes: [src, proc("d", hash("src"), "dedupe"), map("m", fwd("d"), "abs"), sink([fwd("m")])] }).mode).toBe("multiset");
+  });
+
   test("a user process function is a multiset the user asserts; a user map on a stateless path is a plain multiset", () => {
     expect(only({ nodes: [src, proc("p", hash("src"), "closure:1"), sink([fwd("p")])] })).toMatchObject({ mode: "multiset", userDefined: true, noLoss: "none" });
     expect(only({ nodes: [src, map("m", fwd("src"), "closure:2"), sink([fwd("m")])] })).toMatchObject({ mode: "multiset", userDefined: false, noLoss: "records" });

@@ -53,6 +53,12 @@ export type Flow = {
   readonly keyOrder: boolean;
   /** Running records: every record of one origin has the same `key` field. */
   readonly keyFieldPerOrigin: boolean;
+  /**
+   * Every record's timestamp is defined. False after dedupe: it keeps whichever duplicate arrives
+   * first, and duplicates may carry different timestamps, so event-time operators after it
+   * (windows, bucketSum) give order-dependent results.
+   */
+  readonly timestampsDefined: boolean;
 };
 
 export type NodeFlow = {
@@ -84,6 +90,7 @@ const SOURCE_FLOW: Flow = {
   keysStable: true,
   keyOrder: true,
   keyFieldPerOrigin: true,
+  timestampsDefined: true,
 };
 
 /** Builtin names by kind that the classification knows. */
@@ -136,6 +143,7 @@ function combine(node: PlanNode, flows: ReadonlyMap<string, NodeFlow>): Flow {
   let keysStable = true;
   let keyOrder = true;
   let keyFieldPerOrigin = true;
+  let timestampsDefined = true;
   for (const e of node.inputs) {
     const up = flows.get(e.from);
     assert(up !== undefined, `${label(node)} reads "${e.from}", which is not an earlier node of the plan`);
@@ -151,8 +159,9 @@ function combine(node: PlanNode, flows: ReadonlyMap<string, NodeFlow>): Flow {
     keysStable &&= f.keysStable;
     keyOrder &&= edgeKeepsOrder(e, node, f);
     keyFieldPerOrigin &&= f.keyFieldPerOrigin;
+    timestampsDefined &&= f.timestampsDefined;
   }
-  return { mode, reason, userDefined, dupInsensitive, keysStable, keyOrder, keyFieldPerOrigin };
+  return { mode, reason, userDefined, dupInsensitive, keysStable, keyOrder, keyFieldPerOrigin, timestampsDefined };
 }
 
 function nodeOutput(node: PlanNode, input: Flow): Flow {
@@ -208,6 +217,7 @@ function nodeOutput(node: PlanNode, input: Flow): Flow {
         keysStable: input.keysStable,
         keyOrder: true,
         keyFieldPerOrigin: allByKeyField,
+        timestampsDefined: input.timestampsDefined,
       };
     }
     case "process": {
@@ -217,13 +227,18 @@ function nodeOutput(node: PlanNode, input: Flow): Flow {
       const keysFromKey = input.dupInsensitive || (input.keysStable && allByKeyField);
       if (builtin && node.fn.fn === "runningCount")
         return { ...input, mode: "running", dupInsensitive: false, keysStable: keysFromKey, keyOrder: true, keyFieldPerOrigin: true };
-      if (builtin && node.fn.fn === "dedupe") return input;
-      if (builtin && node.fn.fn === "bucketSum") return { ...input, dupInsensitive: false, keysStable: keysFromKey };
+      if (builtin && node.fn.fn === "dedupe") return { ...input, timestampsDefined: false };
+      if (builtin && node.fn.fn === "bucketSum")
+        return input.timestampsDefined
+          ? { ...input, dupInsensitive: false, keysStable: keysFromKey }
+          : undefinedFlow(`${label(node)} buckets by event time, but its input's timestamps depend on arrival order (after dedupe)`, input);
       return { ...input, userDefined: true, dupInsensitive: false, keysStable: false };
     }
     case "window": {
       const bad = keyedOnRunning();
       if (bad !== null) return bad;
+      if (!input.timestampsDefined)
+        return undefinedFlow(`${label(node)} assigns windows by event time, but its input's timestamps depend on arrival order (after dedupe)`, input);
       const builtin = isBuiltin("aggregate", node.aggregate);
       const idempotent = builtin && IDEMPOTENT_AGGREGATES.has(node.aggregate.fn);
       return {

@@ -58,7 +58,7 @@ const LEASE = 100;
 export class JobManager {
   readonly node: SimNode;
   private session = 0;
-  private readonly tms = new Map<string, { slots: number; lastSeen: number }>();
+  private readonly tms = new Map<string, { slots: number; lastSeen: number; instance: number }>();
   private attempt = -1;
   private deployedOn: string[] = [];
   private deployedAcks = new Set<string>();
@@ -119,6 +119,8 @@ export class JobManager {
     this.storage = new StorageClient(sim.network, sim.scheduler, this.node, this.c.storage);
     sim.network.listen("jm", "jm", (p) => this.onMessage(p as TmToJm));
     if (this.observer.terminal()) return;
+    // A new leader session runs a new attempt of the job.
+    if (this.session > 0) this.observer.attemptCounter++;
     // Checkpoints the previous JobManager left pending died with it.
     for (const st of [...this.observer.stats.values()])
       if (st.status === "IN_PROGRESS")
@@ -194,7 +196,13 @@ export class JobManager {
   private onMessage(m: TmToJm): void {
     if (this.observer.terminal()) return;
     if (m.t === "register") {
-      this.tms.set(m.tm, { slots: m.slots, lastSeen: this.c.sim.now });
+      const known = this.tms.get(m.tm);
+      this.tms.set(m.tm, { slots: m.slots, lastSeen: this.c.sim.now, instance: m.instance });
+      if (known !== undefined && known.instance !== m.instance && this.deployedOn.includes(m.tm)) {
+        // A new process under the same name: the old one, and every task it ran, is gone.
+        this.c.sim.trace.emit("jm", "tm-lost", { tm: m.tm, reason: "restarted" });
+        this.handleFailure(this.attempt, `TaskManager ${m.tm} restarted and lost its tasks`);
+      }
       this.send(m.tm, { t: "registered", session: this.session });
       this.tryDeploy();
       return;
@@ -221,7 +229,8 @@ export class JobManager {
       case "endOfData":
         if (m.attempt !== this.attempt) return;
         this.endOfData.add(m.task);
-        if (this.endOfData.size === this.totalTasks && this.checkpointing) this.request(false);
+        // The final checkpoint: requested now, still subject to the min pause and max concurrent.
+        if (this.endOfData.size === this.totalTasks && this.checkpointing) this.request(true);
         return;
       case "finished":
         if (m.attempt !== this.attempt) return;
@@ -401,7 +410,7 @@ export class JobManager {
       });
       this.c.sim.trace.emit("jm", "checkpoint-triggered", { id, attempt: this.observer.attemptCounter });
       p.timer = this.c.sim.scheduler.schedule(this.cfg.timeoutMs, () => {
-        if (this.pending.get(id) === p && !p.finalizing) this.abort(p, "expired", `expired after ${this.cfg.timeoutMs} ms`);
+        if (this.pending.get(id) === p) this.abort(p, "expired", `expired after ${this.cfg.timeoutMs} ms`);
       }, this.node);
       for (const tm of this.deployedOn) this.send(tm, { t: "trigger", session: this.session, attempt, id });
     };
@@ -432,11 +441,15 @@ export class JobManager {
 
   private finalize(p: Pending): void {
     p.finalizing = true;
-    this.c.sim.scheduler.cancel(p.timer);
     const states: Record<string, string> = {};
     for (const [task, a] of [...p.acks.entries()].sort(([x], [y]) => (x < y ? -1 : 1))) states[task] = a.stateName;
     this.storage.writeMetadata(p.id, JSON.stringify({ id: p.id, states }), (err) => {
-      if (this.pending.get(p.id) !== p) return;
+      if (this.pending.get(p.id) !== p) {
+        // Expired (or aborted) while its metadata was being written: discard it, so a recovering
+        // JobManager never mistakes it for a completed checkpoint.
+        if (!err) this.storage.deleteCheckpoint(p.id, () => {});
+        return;
+      }
       if (err) return this.abort(p, "finalize-failed", `metadata write failed: ${err.code}`);
       this.complete(p, states);
     });

@@ -20,7 +20,8 @@ export type JmToTm =
 type FromTm = { readonly tm: string; readonly session: number };
 
 export type TmToJm =
-  | { readonly t: "register"; readonly tm: string; readonly slots: number }
+  /** `instance` changes when the TaskManager process restarts (its tasks are then gone). */
+  | { readonly t: "register"; readonly tm: string; readonly instance: number; readonly slots: number }
   | (FromTm & { readonly t: "hbr"; readonly failures: ReadonlyArray<{ attempt: number; task: string; reason: string }> })
   | (FromTm & { readonly t: "deployed"; readonly attempt: number })
   | (FromTm & {

@@ -101,7 +101,7 @@ export class TaskManager {
 
   private registerLoop(): void {
     if (!this.node.alive) return;
-    if (!this.registered) this.send({ t: "register", tm: this.id, slots: this.c.cluster.slotsPerTaskManager });
+    if (!this.registered) this.send({ t: "register", tm: this.id, instance: this.node.incarnation, slots: this.c.cluster.slotsPerTaskManager });
     this.c.sim.scheduler.schedule(this.c.cluster.heartbeatIntervalMs, () => this.registerLoop(), this.node);
   }
 

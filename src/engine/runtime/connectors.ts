@@ -210,8 +210,14 @@ class WriteTracker {
   }
 }
 
-type Txn = { tid: string; epoch: number; txnSeq: number; k: number };
-type PendingTxn = Txn & { checkpointId: number };
+/**
+ * A transaction of the sink. It exists from the moment it is begun; `epoch` and `txnSeq` arrive
+ * when the broker answers initTransactions. A snapshot may reference a transaction whose epoch is
+ * still unknown; its state is serialised only once every referenced epoch is known.
+ */
+type Txn = { readonly tid: string; readonly k: number; epoch: number | null; txnSeq: number | null };
+type PendingTxn = { readonly txn: Txn; readonly checkpointId: number };
+type SavedTxn = { tid: string; k: number; epoch: number; txnSeq: number; checkpointId: number };
 
 export class TwoPhaseCommitSink implements Operator {
   private pending: PendingTxn[] = [];
@@ -221,10 +227,12 @@ export class TwoPhaseCommitSink implements Operator {
   private batch: Array<{ value: JsonValue; ts: number }> = [];
   private held: Array<{ value: JsonValue; ts: number }> = [];
   private readonly writes = new WriteTracker();
-  private readonly barrierWrites = new Map<number, number>();
+  private readonly barriers = new Map<number, { writes: number; txns: readonly Txn[] }>();
+  private readonly epochWaiters: Array<() => boolean> = [];
   private ended = false;
   private committing = false;
   private commitUpTo = 0;
+  private restoredPending: SavedTxn[] = [];
 
   constructor(
     private readonly node: SinkNode,
@@ -239,19 +247,19 @@ export class TwoPhaseCommitSink implements Operator {
   }
 
   restore(state: JsonValue): void {
-    const s = state as { pending: PendingTxn[]; nextK: number };
-    this.pending = s.pending.map((p) => ({ ...p }));
+    const s = state as { pending: SavedTxn[]; nextK: number };
+    this.restoredPending = s.pending.map((p) => ({ ...p }));
     this.nextK = s.nextK;
   }
 
   open(done: (e?: string) => void): void {
     // recoverAndCommit: every pending transaction of the restored state, in order (idempotent).
     const commitNext = (): void => {
-      const p = this.pending[0];
+      const p = this.restoredPending[0];
       if (p === undefined) return abortLingering(this.nextK, 0);
       this.broker.commit(p.tid, p.epoch, p.txnSeq, p.checkpointId, (err) => {
         if (err) return done(`recoverAndCommit of ${p.tid} failed: ${errText(err)}`);
-        this.pending.shift();
+        this.restoredPending.shift();
         commitNext();
       });
     };
@@ -261,7 +269,7 @@ export class TwoPhaseCommitSink implements Operator {
       const tid = this.tid(k);
       this.broker.initTransactions(tid, (err, res) => {
         if (err || res === undefined) return done(`initTransactions(${tid}) failed: ${err ? errText(err) : "no result"}`);
-        if (probes === 0) this.current = { tid, epoch: res.epoch, txnSeq: res.txnSeq, k };
+        if (probes === 0) this.current = { tid, k, epoch: res.epoch, txnSeq: res.txnSeq };
         if (res.epoch > 0) return abortLingering(k + 1, probes + 1);
         this.nextK = (this.current as Txn).k + 1;
         done();
@@ -280,15 +288,16 @@ export class TwoPhaseCommitSink implements Operator {
 
   private sendBatch(): void {
     if (this.batch.length === 0) return;
-    if (this.current === null) {
-      // The next transaction is being initialised: hold the records for it.
+    const t = this.current;
+    if (t === null || t.epoch === null) {
+      // The transaction is still being initialised: hold the records for it.
       this.held.push(...this.batch);
       this.batch = [];
       return;
     }
-    const recs = this.batch;
+    const recs = this.held.length > 0 ? this.held.concat(this.batch) : this.batch;
+    this.held = [];
     this.batch = [];
-    const t = this.current;
     this.writes.issue();
     this.broker.write(t.tid, t.epoch, this.node.topic, this.subtask, recs, (err) => {
       this.writes.complete(err);
@@ -305,48 +314,72 @@ export class TwoPhaseCommitSink implements Operator {
       // Without checkpoints there is no barrier: commit the last transaction when the input ends.
       const t = this.current;
       this.current = null;
-      const upTo = this.writes.issued;
-      this.writes.waitFor(upTo, (e) => {
+      this.pending.push({ txn: t, checkpointId: 0 });
+      this.writes.waitFor(this.writes.issued, (e) => {
         if (e !== undefined) return;
-        this.committing = true;
-        this.broker.commit(t.tid, t.epoch, t.txnSeq, 0, (err) => {
-          this.committing = false;
-          if (err) return this.fail(`commit of ${t.tid} failed: ${errText(err)}`);
-          this.onIdle?.();
-        });
+        this.commitUpTo = Math.max(this.commitUpTo, 0);
+        this.commitPending();
       });
     }
   }
 
-  snapshot(id: number): JsonValue {
+  /**
+   * preCommit the current transaction as pending for `id` and begin the next. The state is
+   * returned as a function: it is serialised after `flush`, when every epoch it names is known.
+   */
+  snapshot(id: number): JsonValue | (() => JsonValue) {
+    // The held records belong to the current transaction even if its epoch is not known yet.
     this.sendBatch();
-    this.barrierWrites.set(id, this.writes.issued);
-    // The transaction after the barrier gets id nextK: a restore must fence and abort from there on.
     const resumeK = this.nextK;
     if (this.current !== null) {
-      this.pending.push({ ...this.current, checkpointId: id });
+      this.pending.push({ txn: this.current, checkpointId: id });
       this.current = null;
       if (!this.ended) this.beginNext();
     }
-    return { pending: this.pending.map((p) => ({ ...p })), nextK: resumeK } as unknown as JsonValue;
+    const captured = this.pending.slice();
+    this.barriers.set(id, { writes: this.writes.issued, txns: captured.map((p) => p.txn) });
+    return () => ({
+      pending: captured.map(
+        (p): SavedTxn => ({ tid: p.txn.tid, k: p.txn.k, epoch: p.txn.epoch as number, txnSeq: p.txn.txnSeq as number, checkpointId: p.checkpointId }),
+      ),
+      nextK: resumeK,
+    });
   }
 
   private beginNext(): void {
     const k = this.nextK++;
-    const tid = this.tid(k);
-    this.broker.initTransactions(tid, (err, res) => {
-      if (err || res === undefined) return this.fail(`initTransactions(${tid}) failed: ${err ? errText(err) : "no result"}`);
-      this.current = { tid, epoch: res.epoch, txnSeq: res.txnSeq, k };
-      this.batch = this.held.concat(this.batch);
-      this.held = [];
-      this.sendBatch();
+    const txn: Txn = { tid: this.tid(k), k, epoch: null, txnSeq: null };
+    this.current = txn;
+    this.broker.initTransactions(txn.tid, (err, res) => {
+      if (err || res === undefined) return this.fail(`initTransactions(${txn.tid}) failed: ${err ? errText(err) : "no result"}`);
+      txn.epoch = res.epoch;
+      txn.txnSeq = res.txnSeq;
+      if (this.current === txn) this.sendBatch();
+      this.onEpochKnown();
     });
   }
 
-  /** preCommit: the writes issued before the barrier are acknowledged. */
+  private onEpochKnown(): void {
+    for (let i = 0; i < this.epochWaiters.length; ) {
+      if ((this.epochWaiters[i] as () => boolean)()) this.epochWaiters.splice(i, 1);
+      else i++;
+    }
+    this.commitPending();
+  }
+
+  /** preCommit: the writes issued before the barrier are acknowledged and every epoch is known. */
   flush(id: number, done: (e?: string) => void): void {
-    this.writes.waitFor(this.barrierWrites.get(id) ?? this.writes.issued, done);
-    this.barrierWrites.delete(id);
+    const b = this.barriers.get(id) ?? { writes: this.writes.issued, txns: [] };
+    this.barriers.delete(id);
+    this.writes.waitFor(b.writes, (e) => {
+      if (e !== undefined) return done(e);
+      const ready = (): boolean => {
+        if (b.txns.some((t) => t.epoch === null)) return false;
+        done();
+        return true;
+      };
+      if (!ready()) this.epochWaiters.push(ready);
+    });
   }
 
   notifyCheckpointComplete(id: number): void {
@@ -358,13 +391,22 @@ export class TwoPhaseCommitSink implements Operator {
     if (this.committing) return;
     const p = this.pending[0];
     if (p === undefined || p.checkpointId > this.commitUpTo) return;
+    const t = p.txn;
+    if (t.epoch === null || t.txnSeq === null) return; // retried when the epoch is known
     this.committing = true;
-    this.broker.commit(p.tid, p.epoch, p.txnSeq, p.checkpointId, (err) => {
-      this.committing = false;
-      if (err) return this.fail(`commit of ${p.tid} for checkpoint ${p.checkpointId} failed: ${errText(err)}`);
-      if (this.pending[0] === p) this.pending.shift();
-      this.commitPending();
-      this.onIdle?.();
+    // All writes into it were issued before its barrier; commit after they are acknowledged.
+    this.writes.waitFor(this.writes.issued, (e) => {
+      if (e !== undefined) {
+        this.committing = false;
+        return;
+      }
+      this.broker.commit(t.tid, t.epoch as number, t.txnSeq as number, p.checkpointId, (err) => {
+        this.committing = false;
+        if (err) return this.fail(`commit of ${t.tid} for checkpoint ${p.checkpointId} failed: ${errText(err)}`);
+        if (this.pending[0] === p) this.pending.shift();
+        this.commitPending();
+        this.onIdle?.();
+      });
     });
   }
 
@@ -372,7 +414,7 @@ export class TwoPhaseCommitSink implements Operator {
   onIdle: (() => void) | undefined;
 
   isFinished(): boolean {
-    return this.pending.length === 0 && !this.committing && this.current === null && this.held.length === 0;
+    return this.pending.length === 0 && !this.committing && this.current === null && this.held.length === 0 && this.batch.length === 0;
   }
 
   close(): void {

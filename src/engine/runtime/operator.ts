@@ -22,8 +22,12 @@ export interface Operator {
   endOfInput(): void;
   /** Called after each processing step (sinks send their batched writes). */
   afterStep?(): void;
-  /** Synchronous part of a snapshot for checkpoint `id`: the operator's state as JSON. */
-  snapshot(id: number): JsonValue;
+  /**
+   * Synchronous part of a snapshot for checkpoint `id`: the operator's state as JSON, or a
+   * function that gives it once `flush` has completed (for state that names values the outside
+   * world is still returning, such as a transaction's epoch).
+   */
+  snapshot(id: number): JsonValue | (() => JsonValue);
   /** Asynchronous part: external writes before the barrier are durable. */
   flush?(id: number, done: (error?: string) => void): void;
   notifyCheckpointComplete?(id: number): void;

@@ -373,7 +373,7 @@ export class Task implements Output {
    */
   private performCheckpoint(id: number, alignmentMs: number): void {
     this.lastBarrierId = id;
-    let state: JsonValue;
+    let state: JsonValue | (() => JsonValue);
     try {
       state = this.operator.snapshot(id);
     } catch (e) {
@@ -382,15 +382,16 @@ export class Task implements Output {
     }
     this.broadcastElement({ k: BARRIER, id });
     this.flushOutputs();
-    const data = JSON.stringify(state);
     const stateName = `${this.opts.ref.vertex}-${this.opts.ref.subtask}`;
-    this.opts.sim.trace.emit(this.opts.tm.id, "snapshot", { task: this.name, id, bytes: data.length });
-    const write = (): void =>
+    const write = (): void => {
+      const data = JSON.stringify(typeof state === "function" ? state() : state);
+      this.opts.sim.trace.emit(this.opts.tm.id, "snapshot", { task: this.name, id, bytes: data.length });
       this.opts.callbacks.writeState(id, stateName, data, (err) => {
         if (!this.alive) return;
         if (err !== undefined) this.opts.callbacks.decline(id, `state write failed: ${err}`);
         else this.opts.callbacks.acknowledge(id, stateName, data.length, alignmentMs);
       });
+    };
     if (this.operator.flush === undefined) write();
     else
       this.operator.flush(id, (err) => {
