@@ -65,13 +65,17 @@ export function restartStrategyArb(options: RestartStrategyArbOptions = {}): fc.
   const delayMs = fc.integer({ min: 0, max: 200 });
   const fixedDelay = fc
     .record({
-      attempts: fc.oneof({ weight: 2, arbitrary: fc.constant(UNLIMITED_ATTEMPTS) }, { weight: 1, arbitrary: fc.integer({ min: 10, max: 100 }) }),
+      // Recoverable means a bounded fault plan cannot exhaust it (a partition from the broker fails
+      // every attempt within ~50 ms, so a few dozen attempts can run out under heavy faults).
+      attempts: recoverable
+        ? fc.oneof({ weight: 2, arbitrary: fc.constant(UNLIMITED_ATTEMPTS) }, { weight: 1, arbitrary: fc.integer({ min: 1000, max: 10_000 }) })
+        : fc.oneof({ weight: 2, arbitrary: fc.constant(UNLIMITED_ATTEMPTS) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 100 }) }),
       delayMs,
     })
     .map((r): RestartStrategyData => ({ kind: "fixedDelay", ...r }));
   const failureRate = fc
     .record({
-      maxFailuresPerInterval: fc.integer({ min: 10, max: 100 }),
+      maxFailuresPerInterval: recoverable ? fc.integer({ min: 1000, max: 10_000 }) : fc.integer({ min: 1, max: 100 }),
       intervalMs: fc.integer({ min: 100, max: 2000 }),
       delayMs,
     })

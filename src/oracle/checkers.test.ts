@@ -306,6 +306,22 @@ describe("checkCheckpointInvariants", () => {
     expect(checkCheckpointInvariants(run({ trace: tooLate, endTimeMs: 5000 }), config({ timeoutMs: 1000 })).message).toContain("aborted only at 1102 ms");
   });
 
+  test("a JobManager crash ends its pending checkpoints, unless one had already outlived its timeout before the crash", () => {
+    seq = 0;
+    const base = [ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }), ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 })];
+    // Crashed at 500 with the deadline at 1100: the dead coordinator cannot expire it, and need not.
+    const crashed = [...base, ev(500, "jm", "crash", {}), ev(3000, "jm", "job-status", { status: "RESTARTING", attempt: 1 })];
+    expect(checkCheckpointInvariants(run({ trace: crashed, endTimeMs: 5000 }), config({ timeoutMs: 1000 })).ok).toBe(true);
+    // Crashed at 1500: the checkpoint should have expired at 1100, before the crash.
+    const lateCrash = [...base, ev(1500, "jm", "crash", {})];
+    const r = checkCheckpointInvariants(run({ trace: lateCrash, endTimeMs: 5000 }), config({ timeoutMs: 1000 }));
+    expect(r.ok).toBe(false);
+    expect(r.message).toContain("never aborted as expired before the JobManager crash at 1500 ms");
+    // A TaskManager crash does not end the coordinator's checkpoints.
+    const tmCrash = [...base, ev(500, "tm-0", "crash", {})];
+    expect(checkCheckpointInvariants(run({ trace: tmCrash, endTimeMs: 5000 }), config({ timeoutMs: 1000 })).ok).toBe(false);
+  });
+
   test("fail when committed output is taken back or committed twice with different content", () => {
     const taken = edit((t) => [...t, ev(1190, "broker", "txn-aborted", { tid: "out-0", epoch: 0, records: 2 })]);
     const r = checkCheckpointInvariants(taken, config());

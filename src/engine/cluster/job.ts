@@ -91,6 +91,7 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
     storage,
     slowdown: new Map(),
     droppedRpcs: new Map(),
+    finalStates: new Map(),
   };
   const observer = new JobObserver();
   const tms = tmIds.map((id) => new TaskManager(id, shared));
@@ -123,9 +124,12 @@ export function runScenario(s: Scenario, opts: RunOptions = {}): RunResult {
   }
 
   let finalState: KeyedStateEntry[] | null = null;
-  if (observer.status === "FINISHED") {
+  if (observer.status === "FINISHED" && observer.finishedAttempt !== null) {
+    // The state each task of the finishing attempt had when it finished (its TaskManager may be gone since).
     finalState = [];
-    for (const tm of tms) for (const t of tm.liveTasks()) finalState.push(...(t.task.operator.finalState?.() ?? []));
+    const prefix = `${observer.finishedAttempt}:`;
+    for (const [key, entries] of [...shared.finalStates.entries()].sort(([a], [b]) => (a < b ? -1 : 1)))
+      if (key.startsWith(prefix)) finalState.push(...entries);
     finalState.sort((a, b) => (a.vertex < b.vertex ? -1 : a.vertex > b.vertex ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 

@@ -35,6 +35,8 @@ export class JobObserver {
   status: JobStatus = "CREATED";
   failureReason: string | null = null;
   attemptCounter = 0;
+  /** `${session}.${attempt}` of the attempt that finished the job. */
+  finishedAttempt: string | null = null;
   readonly stats = new Map<number, CheckpointStats & { alignmentMs: Record<string, number> }>();
   readonly restores: Array<{ timeMs: number; checkpointId: number | null; attempt: number }> = [];
   terminal(): boolean {
@@ -60,6 +62,7 @@ export class JobManager {
   private session = 0;
   private readonly tms = new Map<string, { slots: number; lastSeen: number; instance: number }>();
   private attempt = -1;
+  private startedAttempt = -1;
   private deployedOn: string[] = [];
   private deployedAcks = new Set<string>();
   private deployTimer: Timer | undefined;
@@ -78,6 +81,8 @@ export class JobManager {
   private nextId = 1;
   private leasedUpTo = 0;
   private triggerInProgress = false;
+  /** Identifies the trigger in progress; a failover invalidates it. */
+  private triggerToken = 0;
   private queued: "none" | "periodic" | "forced" = "none";
   private periodicTimer: Timer | undefined;
   private lastCompletionMs: number | undefined;
@@ -120,7 +125,10 @@ export class JobManager {
     sim.network.listen("jm", "jm", (p) => this.onMessage(p as TmToJm));
     if (this.observer.terminal()) return;
     // A new leader session runs a new attempt of the job.
-    if (this.session > 0) this.observer.attemptCounter++;
+    if (this.session > 0) {
+      this.observer.attemptCounter++;
+      this.setStatus("RESTARTING");
+    }
     // Checkpoints the previous JobManager left pending died with it.
     for (const st of [...this.observer.stats.values()])
       if (st.status === "IN_PROGRESS")
@@ -148,6 +156,7 @@ export class JobManager {
           if (i >= candidates.length || found.length >= this.cfg.retained) {
             this.completed = found.reverse();
             this.recovered = true;
+            this.c.sim.trace.emit("jm", "jm-recovered", { session: this.session, checkpoints: this.completed.map((c) => c.id), nextId: this.nextId });
             this.tryDeploy();
             return;
           }
@@ -294,11 +303,13 @@ export class JobManager {
     for (const tm of this.deployedOn) this.send(tm, { t: "deploy", session: this.session, attempt: this.attempt, tasks: byTm.get(tm) ?? [] });
     const attempt = this.attempt;
     this.deployTimer = this.c.sim.scheduler.schedule(10 * this.c.cluster.heartbeatTimeoutMs, () => {
-      if (this.attempt === attempt && this.observer.status !== "RUNNING") this.handleFailure(attempt, "deployment timed out");
+      if (this.attempt === attempt && this.startedAttempt !== attempt) this.handleFailure(attempt, "deployment timed out");
     }, this.node);
   }
 
   private startJob(): void {
+    if (this.startedAttempt === this.attempt) return; // a duplicated "deployed"
+    this.startedAttempt = this.attempt;
     this.c.sim.scheduler.cancel(this.deployTimer);
     for (const tm of this.deployedOn) this.send(tm, { t: "start", session: this.session, attempt: this.attempt });
     this.setStatus("RUNNING");
@@ -339,6 +350,7 @@ export class JobManager {
   }
 
   private finishJob(): void {
+    this.observer.finishedAttempt = `${this.session}.${this.attempt}`;
     this.stopScheduler();
     this.abortAllPending("job-finished");
     this.setStatus("FINISHED");
@@ -389,9 +401,12 @@ export class JobManager {
 
   private trigger(): void {
     this.triggerInProgress = true;
+    const token = ++this.triggerToken;
     const id = this.nextId++;
     const attempt = this.attempt;
     const go = (): void => {
+      // A trigger of an attempt that has failed over since must not touch the current one.
+      if (token !== this.triggerToken) return;
       this.triggerInProgress = false;
       if (attempt !== this.attempt || !this.schedulerOn) return;
       const p: Pending = { id, attempt, triggerMs: this.c.sim.now, acks: new Map(), timer: undefined, finalizing: false };
@@ -416,6 +431,7 @@ export class JobManager {
     };
     if (id <= this.leasedUpTo) return go();
     this.storage.writeCounter(id + LEASE - 1, (err) => {
+      if (token !== this.triggerToken) return;
       if (err) {
         this.triggerInProgress = false;
         this.c.sim.trace.emit("jm", "checkpoint-aborted", { id, attempt: this.observer.attemptCounter, reason: "io", counted: false });
@@ -503,5 +519,6 @@ export class JobManager {
   private abortAllPending(reason: FailureReason): void {
     for (const p of [...this.pending.values()].sort((a, b) => a.id - b.id)) this.abort(p, reason, reason === "job-finished" ? "the job finished" : "job failover", false);
     this.triggerInProgress = false;
+    this.triggerToken++;
   }
 }

@@ -12,6 +12,7 @@ import type { Simulation } from "../../sim/simulation.ts";
 import type { JsonValue } from "../../sim/trace.ts";
 import type { ClusterConfigData, JobConfigData } from "../config.ts";
 import type { KeySelector } from "../plan/functions.ts";
+import type { KeyedStateEntry } from "../result.ts";
 import type { Registry } from "../plan/registry.ts";
 import { brokerPort } from "../runtime/broker-port.ts";
 import type { ChannelMessage } from "../runtime/channels.ts";
@@ -52,6 +53,8 @@ export type ClusterShared = {
   readonly slowdown: Map<string, number>;
   /** RPC kinds currently dropped (fault injection). */
   readonly droppedRpcs: Map<string, number>;
+  /** Keyed state of each task when it finished, by execution key (read by the harness at job end). */
+  readonly finalStates: Map<string, readonly KeyedStateEntry[]>;
 };
 
 type Deployed = { key: string; task: Task; ref: SubtaskRef };
@@ -240,7 +243,10 @@ export class TaskManager {
           this.send({ t: "ack", tm: this.id, session: this.session, attempt, id, task: name, stateName, bytes, alignmentMs }),
         decline: (id, reason) => this.send({ t: "decline", tm: this.id, session: this.session, attempt, id, task: name, reason }),
         endOfData: () => this.send({ t: "endOfData", tm: this.id, session: this.session, attempt, task: name }),
-        finished: () => this.send({ t: "finished", tm: this.id, session: this.session, attempt, task: name }),
+        finished: () => {
+          this.c.finalStates.set(TaskDirectory.key(session, attempt, d.ref), task.operator.finalState?.() ?? []);
+          this.send({ t: "finished", tm: this.id, session: this.session, attempt, task: name });
+        },
         writeState: (id, stateName, data, done) =>
           storage.writeState(id, stateName, data, (err) => done(err ? `${err.code}: ${err.message}` : undefined)),
       },

@@ -215,7 +215,14 @@ class WriteTracker {
  * when the broker answers initTransactions. A snapshot may reference a transaction whose epoch is
  * still unknown; its state is serialised only once every referenced epoch is known.
  */
-type Txn = { readonly tid: string; readonly k: number; epoch: number | null; txnSeq: number | null };
+type Txn = {
+  readonly tid: string;
+  readonly k: number;
+  epoch: number | null;
+  txnSeq: number | null;
+  /** Records for this transaction that wait for its epoch. */
+  held: Array<{ value: JsonValue; ts: number }>;
+};
 type PendingTxn = { readonly txn: Txn; readonly checkpointId: number };
 type SavedTxn = { tid: string; k: number; epoch: number; txnSeq: number; checkpointId: number };
 
@@ -225,7 +232,6 @@ export class TwoPhaseCommitSink implements Operator {
   private nextK = 0;
   private current: Txn | null = null;
   private batch: Array<{ value: JsonValue; ts: number }> = [];
-  private held: Array<{ value: JsonValue; ts: number }> = [];
   private readonly writes = new WriteTracker();
   private readonly barriers = new Map<number, { writes: number; txns: readonly Txn[] }>();
   private readonly epochWaiters: Array<() => boolean> = [];
@@ -269,7 +275,7 @@ export class TwoPhaseCommitSink implements Operator {
       const tid = this.tid(k);
       this.broker.initTransactions(tid, (err, res) => {
         if (err || res === undefined) return done(`initTransactions(${tid}) failed: ${err ? errText(err) : "no result"}`);
-        if (probes === 0) this.current = { tid, k, epoch: res.epoch, txnSeq: res.txnSeq };
+        if (probes === 0) this.current = { tid, k, epoch: res.epoch, txnSeq: res.txnSeq, held: [] };
         if (res.epoch > 0) return abortLingering(k + 1, probes + 1);
         this.nextK = (this.current as Txn).k + 1;
         done();
@@ -289,15 +295,19 @@ export class TwoPhaseCommitSink implements Operator {
   private sendBatch(): void {
     if (this.batch.length === 0) return;
     const t = this.current;
-    if (t === null || t.epoch === null) {
-      // The transaction is still being initialised: hold the records for it.
-      this.held.push(...this.batch);
-      this.batch = [];
+    if (t === null) return this.fail("records arrived after the sink finished");
+    const recs = this.batch;
+    this.batch = [];
+    if (t.epoch === null) {
+      // The transaction is still being initialised: its records wait for it (and only for it).
+      t.held.push(...recs);
       return;
     }
-    const recs = this.held.length > 0 ? this.held.concat(this.batch) : this.batch;
-    this.held = [];
-    this.batch = [];
+    this.writeTo(t, recs);
+  }
+
+  private writeTo(t: Txn, recs: Array<{ value: JsonValue; ts: number }>): void {
+    if (t.epoch === null) return this.fail(`write to ${t.tid} before its epoch is known`);
     this.writes.issue();
     this.broker.write(t.tid, t.epoch, this.node.topic, this.subtask, recs, (err) => {
       this.writes.complete(err);
@@ -348,13 +358,17 @@ export class TwoPhaseCommitSink implements Operator {
 
   private beginNext(): void {
     const k = this.nextK++;
-    const txn: Txn = { tid: this.tid(k), k, epoch: null, txnSeq: null };
+    const txn: Txn = { tid: this.tid(k), k, epoch: null, txnSeq: null, held: [] };
     this.current = txn;
     this.broker.initTransactions(txn.tid, (err, res) => {
       if (err || res === undefined) return this.fail(`initTransactions(${txn.tid}) failed: ${err ? errText(err) : "no result"}`);
       txn.epoch = res.epoch;
       txn.txnSeq = res.txnSeq;
-      if (this.current === txn) this.sendBatch();
+      if (txn.held.length > 0) {
+        const recs = txn.held;
+        txn.held = [];
+        this.writeTo(txn, recs);
+      }
       this.onEpochKnown();
     });
   }
@@ -371,15 +385,13 @@ export class TwoPhaseCommitSink implements Operator {
   flush(id: number, done: (e?: string) => void): void {
     const b = this.barriers.get(id) ?? { writes: this.writes.issued, txns: [] };
     this.barriers.delete(id);
-    this.writes.waitFor(b.writes, (e) => {
-      if (e !== undefined) return done(e);
-      const ready = (): boolean => {
-        if (b.txns.some((t) => t.epoch === null)) return false;
-        done();
-        return true;
-      };
-      if (!ready()) this.epochWaiters.push(ready);
-    });
+    // First every epoch (held records are written when it arrives), then every write so far.
+    const ready = (): boolean => {
+      if (b.txns.some((t) => t.epoch === null)) return false;
+      this.writes.waitFor(Math.max(b.writes, this.writes.issued), done);
+      return true;
+    };
+    if (!ready()) this.epochWaiters.push(ready);
   }
 
   notifyCheckpointComplete(id: number): void {
@@ -414,7 +426,7 @@ export class TwoPhaseCommitSink implements Operator {
   onIdle: (() => void) | undefined;
 
   isFinished(): boolean {
-    return this.pending.length === 0 && !this.committing && this.current === null && this.held.length === 0 && this.batch.length === 0;
+    return this.pending.length === 0 && !this.committing && this.current === null && this.batch.length === 0;
   }
 
   close(): void {
