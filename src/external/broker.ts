@@ -25,7 +25,7 @@
  */
 import { assert } from "../sim/assert.ts";
 import type { Scheduler, Timer } from "../sim/scheduler.ts";
-import { digest } from "../sim/trace.ts";
+import { digest, Fnv64, recordsDigest } from "../sim/trace.ts";
 import type { JsonValue, Trace } from "../sim/trace.ts";
 
 // ---- errors --------------------------------------------------------------------------------
@@ -144,8 +144,10 @@ type TxnStatus = "open" | "committed" | "aborted";
 
 class Txn {
   status: TxnStatus = "open";
-  /** Values written, in write order (for the commit digest). */
+  /** Values written, in write order. */
   readonly values: JsonValue[] = [];
+  /** Running digest of the values, updated as they are written (for the commit event). */
+  readonly hash = new Fnv64();
   /** Partitions holding records of this transaction, in first-write order. */
   readonly partitions: PartitionLog[] = [];
   timer: Timer | null = null;
@@ -253,7 +255,7 @@ export class LogBroker {
       topic,
       partition,
       records: records.length,
-      digest: digest(records.map((r) => r.value)),
+      digest: recordsDigest(records.map((r) => r.value)).hex(),
     });
     return base;
   }
@@ -338,6 +340,7 @@ export class LogBroker {
     }
     const base = this.appendEntries(log, records, txn);
     for (const r of records) txn.values.push(r.value);
+    recordsDigest(records.map((r) => r.value), txn.hash);
     return { txnSeq: txn.seq, baseOffset: base };
   }
 
@@ -376,7 +379,7 @@ export class LogBroker {
       epoch,
       txnSeq: txn.seq,
       records: txn.values.length,
-      digest: digest(txn.values),
+      digest: txn.hash.hex(),
       checkpointId: meta.checkpointId,
     });
     return { alreadyCommitted: false, nextTxnSeq: st.nextSeq };

@@ -27,6 +27,20 @@
  * injected EIO or ENOSPC leaves the current view unchanged; a failed fsync makes nothing durable).
  */
 import { Volume } from "memfs";
+
+/**
+ * The process memfs sees: the simulated disk must not ask the real process for its uid, gid or
+ * working directory (real syscalls on every file creation, and real-world input to the simulation).
+ */
+const SIMULATED_PROCESS = {
+  cwd: (): string => "/",
+  platform: "linux",
+  emitWarning: (): void => {},
+  env: {},
+  getuid: (): number => 0,
+  getgid: (): number => 0,
+};
+const newVolume = (): Volume => Volume.fromNestedJSON({}, "/", { process: SIMULATED_PROCESS } as never);
 import { assert } from "./assert.ts";
 import { validateDistribution } from "./random.ts";
 import type { Distribution, Random } from "./random.ts";
@@ -224,11 +238,13 @@ const joinPath = (parts: readonly string[]): string => "/" + parts.join("/");
 export class SimDisk {
   readonly options: DiskOptions;
   private faultKnobs: DiskFaults;
-  private volume = new Volume();
+  private volume = newVolume();
   private root: DirNode;
   private nextId = 1;
   private readonly groups = new Map<number, ChangeGroup>();
   private readonly groupOf = new Map<string, ChangeGroup>();
+  /** The unsynced change groups touching each directory (so fsyncDir need not scan them all). */
+  private readonly groupsByDir = new Map<DirNode, Set<ChangeGroup>>();
   private nextGroupId = 0;
   private currentBytes = 0;
   private lastCompletionMs = 0;
@@ -576,6 +592,8 @@ export class SimDisk {
       for (const [s, k] of other.keys) {
         group.keys.set(s, k);
         this.groupOf.set(s, group);
+        this.groupsByDir.get(k.dir)?.delete(other);
+        this.indexGroup(k.dir, group);
       }
       this.groups.delete(other.id);
     }
@@ -583,26 +601,30 @@ export class SimDisk {
       const s = keyOf(k.dir, k.name);
       group.keys.set(s, k);
       this.groupOf.set(s, group);
+      this.indexGroup(k.dir, group);
     }
+  }
+
+  private indexGroup(dir: DirNode, g: ChangeGroup): void {
+    let set = this.groupsByDir.get(dir);
+    if (set === undefined) {
+      set = new Set();
+      this.groupsByDir.set(dir, set);
+    }
+    set.add(g);
   }
 
   /** fsyncDir: every change group touching `dir` becomes durable as a whole. */
   private syncDirEntries(dir: DirNode): void {
-    const toSync: ChangeGroup[] = [];
-    for (const g of this.groups.values()) {
-      for (const k of g.keys.values()) {
-        if (k.dir === dir) {
-          toSync.push(g);
-          break;
-        }
-      }
-    }
+    // In creation order, as a scan of `groups` would visit them.
+    const toSync = [...(this.groupsByDir.get(dir) ?? [])].sort((a, b) => a.id - b.id);
     for (const g of toSync) {
       for (const [s, k] of g.keys) {
         const cur = k.dir.current.get(k.name);
         if (cur === undefined) k.dir.durable.delete(k.name);
         else k.dir.durable.set(k.name, cur);
         this.groupOf.delete(s);
+        this.groupsByDir.get(k.dir)?.delete(g);
       }
       this.groups.delete(g.id);
     }
@@ -635,6 +657,7 @@ export class SimDisk {
     }
     this.groups.clear();
     this.groupOf.clear();
+    this.groupsByDir.clear();
 
     // 2. The reachable tree after the crash; it becomes both current and durable.
     const files: FileNode[] = [];
@@ -681,7 +704,7 @@ export class SimDisk {
     }
 
     // 4. Rebuild the current view.
-    this.volume = new Volume();
+    this.volume = newVolume();
     this.currentBytes = 0;
     for (const { dir, path } of dirs) {
       if (dir !== this.root) this.volume.mkdirSync(path);

@@ -26,18 +26,42 @@ export type TraceEvent = {
 
 /** Canonical JSON: object keys sorted, undefined fields dropped. Deterministic across machines. */
 export function canonicalJson(v: unknown): string {
-  if (v === null || typeof v !== "object") {
-    if (typeof v === "number") {
-      assert(Number.isFinite(v), `non-finite number in canonical encoding: ${v}`);
+  switch (typeof v) {
+    case "number":
+      if (!Number.isFinite(v)) assert(false, `non-finite number in canonical encoding: ${v}`);
       return Object.is(v, -0) ? "0" : JSON.stringify(v);
-    }
-    if (v === undefined) return "null";
-    return JSON.stringify(v);
+    case "string":
+      return JSON.stringify(v);
+    case "boolean":
+      return v ? "true" : "false";
+    case "undefined":
+      return "null";
+    default:
+      break;
   }
-  if (Array.isArray(v)) return "[" + v.map(canonicalJson).join(",") + "]";
+  if (v === null) return "null";
+  // Loops and concatenation rather than map/filter/join: this is on the trace and commit paths.
+  if (Array.isArray(v)) {
+    let out = "[";
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out += ",";
+      out += canonicalJson(v[i]);
+    }
+    return out + "]";
+  }
   const obj = v as Record<string, unknown>;
-  const keys = Object.keys(obj).filter((k) => obj[k] !== undefined).sort();
-  return "{" + keys.map((k) => JSON.stringify(k) + ":" + canonicalJson(obj[k])).join(",") + "}";
+  const keys = Object.keys(obj);
+  keys.sort();
+  let out = "{";
+  let first = true;
+  for (const k of keys) {
+    const x = obj[k];
+    if (x === undefined) continue;
+    if (!first) out += ",";
+    first = false;
+    out += JSON.stringify(k) + ":" + canonicalJson(x);
+  }
+  return out + "}";
 }
 
 /** A 64-bit FNV-1a over a string, as two 32-bit lanes; used for the trace hash and digests. */
@@ -61,8 +85,26 @@ export class Fnv64 {
   }
 }
 
+/**
+ * Digest of records in order, each by `JSON.stringify` (native, fast). Deterministic for values
+ * built by the same code (key order is insertion order); use `digest` to compare values that
+ * different code may have built.
+ */
+export function recordsDigest(values: readonly unknown[], into: Fnv64 = new Fnv64()): Fnv64 {
+  for (const v of values) into.update(JSON.stringify(v)).update("\n");
+  return into;
+}
+
+/** Digest of a value's canonical JSON. Arrays are fed element by element (same hash, no big string). */
 export function digest(v: unknown): string {
-  return new Fnv64().update(canonicalJson(v)).hex();
+  const h = new Fnv64();
+  if (!Array.isArray(v)) return h.update(canonicalJson(v)).hex();
+  h.update("[");
+  for (let i = 0; i < v.length; i++) {
+    if (i > 0) h.update(",");
+    h.update(canonicalJson(v[i]));
+  }
+  return h.update("]").hex();
 }
 
 export type TraceOptions = {

@@ -126,9 +126,11 @@ export class ReduceOperator extends KeyedOperator {
     }
   }
   private first: (v: Value) => Value = (v) => v;
+  /** State handles read the current key when called, so one handle serves every record. */
+  private readonly st = this.backend.valueState<Value>("reduce");
   processRecord(v: Value, ts: number): void {
     this.backend.currentKey = this.key(v);
-    const st = this.backend.valueState<Value>("reduce");
+    const st = this.st;
     const prev = st.value();
     const next = prev === undefined ? this.first(v) : this.combine(prev, v);
     st.update(next);
@@ -249,9 +251,11 @@ export class WindowOperator extends KeyedOperator {
     this.slide = node.assigner.kind === "tumbling" ? node.assigner.sizeMs : node.assigner.slideMs;
   }
 
+  private readonly windows = this.backend.mapState<Value>("windows");
+
   processRecord(v: Value, ts: number): void {
     this.backend.currentKey = this.key(v);
-    const windows = this.backend.mapState<Value>("windows");
+    const windows = this.windows;
     const lastStart = ts - (((ts % this.slide) + this.slide) % this.slide);
     for (let start = lastStart; start > ts - this.size; start -= this.slide) {
       const end = start + this.size;
@@ -269,7 +273,7 @@ export class WindowOperator extends KeyedOperator {
       const t = this.backend.pollEventTimer(wm);
       if (t === undefined) return;
       this.backend.currentKey = t.key;
-      const windows = this.backend.mapState<Value>("windows");
+      const windows = this.windows;
       const start = t.ts + 1 - this.size;
       const k = String(start);
       const acc = windows.get(k);

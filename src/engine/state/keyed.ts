@@ -6,7 +6,6 @@
  * order when the watermark passes them.
  */
 import type { JsonValue } from "../../sim/trace.ts";
-import { canonicalJson } from "../../sim/trace.ts";
 import type { ListState, MapState, ValueState, Value } from "../plan/functions.ts";
 import type { KeyedStateEntry } from "../result.ts";
 
@@ -153,7 +152,8 @@ export class KeyedStateBackend {
         names.map((n) => {
           const s = perKey.get(n) as StateValue;
           const v: JsonValue = s.kind === "map" ? Object.fromEntries([...s.v.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) : s.v;
-          return [n, s.kind, JSON.parse(canonicalJson(v)) as JsonValue] as const;
+          // A deep copy (the snapshot must not share objects with live state).
+          return [n, s.kind, JSON.parse(JSON.stringify(v)) as JsonValue] as const;
         }),
       ] as const;
     });
