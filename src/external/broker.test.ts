@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { Scheduler } from "../sim/scheduler.ts";
-import { Trace, digest } from "../sim/trace.ts";
+import { Trace, recordsDigest } from "../sim/trace.ts";
 import type { JsonValue, TraceEvent } from "../sim/trace.ts";
 import { BrokerError, FencedError, LogBroker, validateLogBrokerOptions, defaultLogBrokerOptions } from "./broker.ts";
 import type { LogBrokerOptions } from "./broker.ts";
