@@ -48,8 +48,9 @@ export function checkpointConfigArb(options: CheckpointConfigArbOptions = {}): f
       { weight: 1, arbitrary: fc.constant(1000) },
     ),
     retained: fc.integer({ min: 1, max: 3 }),
-    unaligned: fc.constant(false),
-  });
+    // Unaligned checkpoints are valid only with EXACTLY_ONCE and max concurrent 1 (Flink's rule).
+    unaligned: fc.boolean(),
+  }).map((c) => ({ ...c, unaligned: c.unaligned && c.mode === "EXACTLY_ONCE" && c.maxConcurrent === 1 }));
 }
 
 export type RestartStrategyArbOptions = {

@@ -322,6 +322,22 @@ describe("checkCheckpointInvariants", () => {
     expect(checkCheckpointInvariants(run({ trace: tmCrash, endTimeMs: 5000 }), config({ timeoutMs: 1000 })).ok).toBe(false);
   });
 
+  test("a checkpoint recovered from storage by a new JobManager counts as completed, but only if it was triggered", () => {
+    seq = 0;
+    const base = [
+      ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }),
+      ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
+      ev(150, "jm", "crash", {}),
+    ];
+    const recovered = [...base, ev(400, "jm", "jm-recovered", { session: 1, checkpoints: [1], nextId: 101 }), ev(500, "jm", "restore", { checkpointId: 1, attempt: 1 })];
+    expect(checkCheckpointInvariants(run({ trace: recovered, endTimeMs: 5000 }), config({ timeoutMs: 1000 })).ok).toBe(true);
+    // Without the recovery event, restoring checkpoint 1 is restoring a checkpoint that never completed.
+    const unexplained = [...base, ev(500, "jm", "restore", { checkpointId: 1, attempt: 1 })];
+    expect(checkCheckpointInvariants(run({ trace: unexplained, endTimeMs: 5000 }), config({ timeoutMs: 1000 })).message).toContain("used checkpoint 1, but the latest completed checkpoint was none");
+    const invented = [...base, ev(400, "jm", "jm-recovered", { session: 1, checkpoints: [7], nextId: 101 })];
+    expect(checkCheckpointInvariants(run({ trace: invented, endTimeMs: 5000 }), config({ timeoutMs: 1000 })).message).toContain("checkpoint 7 was recovered from storage at 400 ms but was never triggered");
+  });
+
   test("fail when committed output is taken back or committed twice with different content", () => {
     const taken = edit((t) => [...t, ev(1190, "broker", "txn-aborted", { tid: "out-0", epoch: 0, records: 2 })]);
     const r = checkCheckpointInvariants(taken, config());

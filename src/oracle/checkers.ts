@@ -628,6 +628,17 @@ export function checkCheckpointInvariants(result: RunResult, config: JobConfigDa
           );
         break;
       }
+      case "jm-recovered": {
+        // A recovering JobManager takes as completed what is in the completed-checkpoint store
+        // (Flink's HA store): a checkpoint whose metadata became durable just before the
+        // JobManager crashed counts from here on, although nobody saw it complete.
+        const ids = Array.isArray(e.data["checkpoints"]) ? (e.data["checkpoints"] as unknown[]).filter((x): x is number => typeof x === "number") : [];
+        for (const id of ids) {
+          if (!triggered.has(id)) flag(e, "completed after trigger", `checkpoint ${id} was recovered from storage at ${ms(e.time)} but was never triggered`, { id });
+          if (latestDone === null || id > latestDone.id) latestDone = { id, time: e.time };
+        }
+        break;
+      }
       case "crash": {
         // The coordinator lives on the JobManager: its pending checkpoints die with it.
         if (e.node === "jm") dropPending(e, Number.POSITIVE_INFINITY);

@@ -75,6 +75,13 @@ export class JobManager {
   private restart!: RestartStrategy;
   private recovered = false;
   private restartPending = false;
+  /**
+   * A failover waits until every TaskManager of the failed attempt confirmed that its tasks are
+   * cancelled (or was declared lost), as Flink restarts only once all tasks are terminal: a task
+   * still opening could otherwise act on the outside world (initTransactions) after the new
+   * attempt started.
+   */
+  private cancelling: { attempt: number; tms: Set<string>; delayOver: boolean } | undefined;
   // coordinator
   private completed: CompletedCheckpoint[] = [];
   private pending = new Map<number, Pending>();
@@ -118,6 +125,7 @@ export class JobManager {
     this.schedulerOn = false;
     this.recovered = false;
     this.restartPending = false;
+    this.cancelling = undefined;
     this.random = sim.random.fork(`jm/${this.session}`);
     this.restart = createRestartStrategy(effectiveRestartStrategy(this.c.job.restart, this.cfg));
     this.failures = new CheckpointFailureManager(this.cfg.tolerableFailures);
@@ -190,6 +198,7 @@ export class JobManager {
       if (now - info.lastSeen > heartbeatTimeoutMs) {
         this.tms.delete(tm);
         this.c.sim.trace.emit("jm", "tm-lost", { tm });
+        if (this.cancelling?.tms.delete(tm) === true) this.maybeRestart();
         if (this.deployedOn.includes(tm)) this.handleFailure(this.attempt, `TaskManager ${tm} lost (no heartbeat for ${heartbeatTimeoutMs} ms)`);
         continue;
       }
@@ -207,6 +216,8 @@ export class JobManager {
     if (m.t === "register") {
       const known = this.tms.get(m.tm);
       this.tms.set(m.tm, { slots: m.slots, lastSeen: this.c.sim.now, instance: m.instance });
+      // A new process has no tasks of the failed attempt left to cancel.
+      if (known !== undefined && known.instance !== m.instance && this.cancelling?.tms.delete(m.tm) === true) this.maybeRestart();
       if (known !== undefined && known.instance !== m.instance && this.deployedOn.includes(m.tm)) {
         // A new process under the same name: the old one, and every task it ran, is gone.
         this.c.sim.trace.emit("jm", "tm-lost", { tm: m.tm, reason: "restarted" });
@@ -222,6 +233,12 @@ export class JobManager {
     switch (m.t) {
       case "hbr":
         for (const f of m.failures) this.handleFailure(f.attempt, `${f.task} failed: ${f.reason}`);
+        return;
+      case "cancelled":
+        if (this.cancelling !== undefined && m.attempt === this.cancelling.attempt) {
+          this.cancelling.tms.delete(m.tm);
+          this.maybeRestart();
+        }
         return;
       case "deployed":
         if (m.attempt !== this.attempt) return;
@@ -328,10 +345,13 @@ export class JobManager {
     this.stopScheduler();
     this.abortAllPending("job-failover");
     this.c.sim.scheduler.cancel(this.deployTimer);
+    const failed = Math.max(0, this.attempt);
     for (const tm of [...this.tms.keys()].sort()) {
-      this.send(tm, { t: "cancel", session: this.session, attempt: Math.max(0, this.attempt) });
-      this.send(tm, { t: "failoverAck", session: this.session, attempt: Math.max(0, this.attempt) });
+      this.send(tm, { t: "cancel", session: this.session, attempt: failed });
+      this.send(tm, { t: "failoverAck", session: this.session, attempt: failed });
     }
+    this.cancelling = { attempt: failed, tms: new Set([...this.tms.keys()].sort()), delayOver: false };
+    this.resendCancel(failed);
     this.attempt = -1;
     this.deployedOn = [];
     const decision = this.restart.onFailure(this.c.sim.now, this.random.float());
@@ -343,9 +363,33 @@ export class JobManager {
     this.c.sim.trace.emit("jm", "failover", { attempt: this.observer.attemptCounter, reason, restartDelayMs: decision.delayMs });
     this.setStatus("RESTARTING");
     this.restartPending = true;
+    const c = this.cancelling;
     this.c.sim.scheduler.schedule(decision.delayMs, () => {
-      this.restartPending = false;
-      this.tryDeploy();
+      if (c !== undefined) c.delayOver = true;
+      this.maybeRestart();
+    }, this.node);
+  }
+
+  /** Restart once the restart delay is over and every task of the failed attempt is cancelled. */
+  private maybeRestart(): void {
+    const c = this.cancelling;
+    if (!this.restartPending || c === undefined || !c.delayOver || c.tms.size > 0) return;
+    this.cancelling = undefined;
+    this.restartPending = false;
+    this.tryDeploy();
+  }
+
+  /** Cancel requests are datagrams: repeat them until confirmed (or the TaskManager is lost). */
+  private resendCancel(attempt: number): void {
+    this.c.sim.scheduler.schedule(this.c.cluster.heartbeatIntervalMs, () => {
+      const c = this.cancelling;
+      if (c === undefined || c.attempt !== attempt || c.tms.size === 0) return;
+      for (const tm of [...c.tms].sort()) {
+        if (!this.tms.has(tm)) c.tms.delete(tm);
+        else this.send(tm, { t: "cancel", session: this.session, attempt });
+      }
+      this.maybeRestart();
+      this.resendCancel(attempt);
     }, this.node);
   }
 

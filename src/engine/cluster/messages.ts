@@ -24,6 +24,8 @@ export type TmToJm =
   | { readonly t: "register"; readonly tm: string; readonly instance: number; readonly slots: number }
   | (FromTm & { readonly t: "hbr"; readonly failures: ReadonlyArray<{ attempt: number; task: string; reason: string }> })
   | (FromTm & { readonly t: "deployed"; readonly attempt: number })
+  /** Every task of `attempt` on this TaskManager is cancelled (terminal, connections closed). */
+  | (FromTm & { readonly t: "cancelled"; readonly attempt: number })
   | (FromTm & {
       readonly t: "ack";
       readonly attempt: number;

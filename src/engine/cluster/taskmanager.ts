@@ -157,6 +157,8 @@ export class TaskManager {
           this.cancelAll();
           this.failures = this.failures.filter((f) => f.attempt > m.attempt);
         }
+        // Confirm (also when there was nothing to cancel): the JobManager restarts only after this.
+        this.send({ t: "cancelled", tm: this.id, session: this.session, attempt: m.attempt });
         return;
       case "trigger":
         if (m.attempt !== this.attempt) return;
@@ -229,6 +231,7 @@ export class TaskManager {
       node,
       execId: `${session}.${attempt}:${name}`,
       mode: job.checkpoint.mode,
+      unaligned: job.checkpoint.unaligned && job.checkpoint.mode === "EXACTLY_ONCE",
       checkpointing: job.checkpoint.intervalMs > 0,
       costMsPerRecord: node.costMsPerRecord ?? job.costMsPerRecord,
       bufferRecords: job.bufferRecords,

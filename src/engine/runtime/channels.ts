@@ -6,7 +6,11 @@
 import type { Connection } from "../../sim/network.ts";
 import type { Element } from "./graph.ts";
 
-export type ChannelMessage = { readonly b: Element[] } | { readonly credit: number };
+/**
+ * A buffer of elements, a credit, or an unaligned barrier: a priority event sent out of band,
+ * ahead of the buffers still queued for credit (Flink's unaligned checkpoints).
+ */
+export type ChannelMessage = { readonly b: Element[] } | { readonly credit: number } | { readonly ub: number };
 
 /** Producer side of one channel. */
 export class OutputChannel {
@@ -39,6 +43,20 @@ export class OutputChannel {
   get backlog(): number {
     return this.queue.length;
   }
+
+  /** Send an unaligned barrier now, overtaking the queued buffers (no credit needed). */
+  sendPriority(msg: ChannelMessage): void {
+    const c = this.conn;
+    if (c !== undefined && c.open) c.endA.send(msg, 16);
+  }
+
+  /** The data not yet handed to the network (queued and current buffer), copied. */
+  inflight(): Element[] {
+    const out: Element[] = [];
+    for (const b of this.queue) for (const e of b) out.push(e);
+    for (const e of this.buffer) out.push(e);
+    return out;
+  }
 }
 
 /** Consumer side of one channel. */
@@ -56,8 +74,20 @@ export class InputChannel {
     readonly name: string,
   ) {}
 
+  /** Buffers that came from a restored checkpoint, not from the producer: they return no credit. */
+  readonly restored = new Set<Element[]>();
+
   hasData(): boolean {
     return this.buffers.length > 0;
+  }
+
+  /** Unprocessed elements queued on this channel, copied. */
+  unprocessed(): Element[] {
+    const out: Element[] = [];
+    this.buffers.forEach((b, i) => {
+      for (let j = i === 0 ? this.pos : 0; j < b.length; j++) out.push(b[j] as Element);
+    });
+    return out;
   }
 
   /** Return one credit to the producer for a fully consumed buffer. */

@@ -161,6 +161,10 @@ export class SourceOperator implements Operator {
     this.kick();
   }
 
+  idle(): void {
+    this.kick();
+  }
+
   processWatermark(): void {}
   endOfInput(): void {}
 

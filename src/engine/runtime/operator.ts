@@ -22,6 +22,8 @@ export interface Operator {
   endOfInput(): void;
   /** Called after each processing step (sinks send their batched writes). */
   afterStep?(): void;
+  /** Called when the task has nothing to do (no mail, no input, not backpressured): sources fetch. */
+  idle?(): void;
   /**
    * Synchronous part of a snapshot for checkpoint `id`: the operator's state as JSON, or a
    * function that gives it once `flush` has completed (for state that names values the outside

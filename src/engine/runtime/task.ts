@@ -54,6 +54,8 @@ export type TaskOptions = {
   readonly node: PlanNode;
   readonly execId: string;
   readonly mode: CheckpointingMode;
+  /** Unaligned checkpoints (EXACTLY_ONCE only): barriers overtake data, in-flight data is snapshotted. */
+  readonly unaligned: boolean;
   readonly costMsPerRecord: number;
   readonly bufferRecords: number;
   readonly channelCredits: number;
@@ -70,6 +72,21 @@ export type TaskOptions = {
 
 type Alignment = { id: number; seen: Set<number>; startMs: number };
 
+/** An unaligned checkpoint being collected: operator state taken, in-flight input still arriving. */
+type Unaligned = {
+  id: number;
+  startMs: number;
+  op: JsonValue | (() => JsonValue);
+  /** Per input channel: the data before its barrier that the snapshot did not include. */
+  input: Element[][];
+  /** Channels whose barrier has not arrived yet. */
+  waiting: Set<number>;
+  output: Element[][][];
+};
+
+/** What a task writes to checkpoint storage: its operator's state and, for unaligned checkpoints, channel state. */
+export type TaskSnapshot = { op: JsonValue; in?: Element[][]; out?: Element[][][] };
+
 export type TaskState = "DEPLOYING" | "RUNNING" | "FINISHED_DATA" | "FAILED" | "CANCELED";
 
 export class Task implements Output {
@@ -85,6 +102,9 @@ export class Task implements Output {
   private opened = false;
   private rr = 0;
   private alignment: Alignment | undefined;
+  private unalignedCp: Unaligned | undefined;
+  /** Unaligned barriers that arrived before the operator was open, in arrival order. */
+  private heldBarriers: Array<{ ch: InputChannel; id: number }> = [];
   /** Highest checkpoint id this task has snapshotted or abandoned; older barriers are ignored. */
   private lastBarrierId = 0;
   private stepRecords = 0;
@@ -117,7 +137,24 @@ export class Task implements Output {
   init(operator: Operator, restored: JsonValue | null): void {
     this.operator = operator;
     try {
-      if (restored !== null) operator.restore(restored);
+      if (restored !== null) {
+        const snap = restored as unknown as TaskSnapshot;
+        operator.restore(snap.op);
+        // Unaligned checkpoints: in-flight data is replayed before anything new on its channel.
+        snap.in?.forEach((els, c) => {
+          const ch = this.inputs[c];
+          if (ch === undefined || els.length === 0) return;
+          const buf = els.slice();
+          ch.restored.add(buf);
+          ch.buffers.unshift(buf);
+        });
+        snap.out?.forEach((chans, o) =>
+          chans.forEach((els, c) => {
+            const ch = this.outputChannels[o]?.[c];
+            if (ch !== undefined && els.length > 0) ch.queue.unshift(els.slice());
+          }),
+        );
+      }
     } catch (e) {
       return this.fail(`restore failed: ${(e as Error).message}`);
     }
@@ -125,6 +162,9 @@ export class Task implements Output {
       if (!this.alive) return;
       if (err !== undefined) return this.fail(err);
       this.opened = true;
+      const held = this.heldBarriers;
+      this.heldBarriers = [];
+      for (const b of held) if (this.alive) this.onUnalignedBarrier(b.ch, b.id);
       this.wake();
     });
   }
@@ -164,8 +204,18 @@ export class Task implements Output {
 
   /** A message from a producer arrived on input channel `i`. */
   onInputMessage(i: number, msg: ChannelMessage): void {
-    if (!this.alive || !("b" in msg)) return;
+    if (!this.alive) return;
+    if ("ub" in msg) {
+      // A priority barrier overtakes queued data, but never an operator that is still opening.
+      if (!this.opened) this.heldBarriers.push({ ch: this.inputs[i] as InputChannel, id: msg.ub });
+      else this.onUnalignedBarrier(this.inputs[i] as InputChannel, msg.ub);
+      return;
+    }
+    if (!("b" in msg)) return;
     (this.inputs[i] as InputChannel).buffers.push(msg.b);
+    // Data arriving before this channel's barrier of a pending unaligned checkpoint belongs to it.
+    const u = this.unalignedCp;
+    if (u !== undefined && u.waiting.has(i)) for (const e of msg.b) if (e.k !== BARRIER) (u.input[i] as Element[]).push(e);
     this.wake();
   }
 
@@ -221,7 +271,12 @@ export class Task implements Output {
       did = this.processOneBuffer();
     }
     if (!this.alive) return;
-    if (!did) return;
+    if (!did) {
+      // Woken (e.g. by returning credit) with nothing queued: a source must fetch again now, or it
+      // would wait for the next checkpoint trigger to run a step.
+      if (!this.backpressured()) this.operator.idle?.();
+      return;
+    }
     this.operator.afterStep?.();
     const cost = this.stepRecords * this.opts.costMsPerRecord * this.opts.slowFactor();
     this.busy = true;
@@ -275,7 +330,7 @@ export class Task implements Output {
     if (ch.pos >= buf.length) {
       ch.buffers.shift();
       ch.pos = 0;
-      ch.returnCredit();
+      if (!ch.restored.delete(buf)) ch.returnCredit();
     }
   }
 
@@ -363,8 +418,69 @@ export class Task implements Output {
   triggerCheckpoint(id: number): void {
     this.enqueue(() => {
       if (id <= this.lastBarrierId) return;
-      this.performCheckpoint(id, 0);
+      if (this.opts.unaligned) this.startUnaligned(id, false);
+      else this.performCheckpoint(id, 0);
     });
+  }
+
+  // ---- unaligned checkpoints ----------------------------------------------------------------
+
+  /** A priority barrier: handled on arrival, overtaking the data queued before it. */
+  private onUnalignedBarrier(ch: InputChannel, id: number): void {
+    if (id <= this.lastBarrierId && this.unalignedCp?.id !== id) return; // older: ignored
+    let u = this.unalignedCp;
+    if (u !== undefined && id > u.id) {
+      this.unalignedCp = undefined;
+      this.opts.callbacks.decline(u.id, "subsumed by a newer barrier");
+      u = undefined;
+    }
+    if (u === undefined) {
+      u = this.startUnaligned(id, true);
+      if (u === undefined) return;
+    }
+    if (!u.waiting.delete(ch.index)) return this.fail(`corrupt stream: barrier ${id} twice on channel ${ch.name}`);
+    if (u.waiting.size === 0) this.finishUnaligned(u);
+  }
+
+  /**
+   * Snapshot the operator now, capture the output not yet sent, send the barrier ahead of it, and
+   * start collecting the input that arrived before each channel's barrier.
+   */
+  private startUnaligned(id: number, hasInputs: boolean): Unaligned | undefined {
+    this.lastBarrierId = id;
+    let op: JsonValue | (() => JsonValue);
+    try {
+      op = this.operator.snapshot(id);
+    } catch (e) {
+      this.opts.callbacks.decline(id, `snapshot failed: ${(e as Error).message}`);
+      return undefined;
+    }
+    const output = this.outputChannels.map((chans) => chans.map((c) => c.inflight().filter((e) => e.k !== BARRIER)));
+    for (const chans of this.outputChannels) for (const c of chans) c.sendPriority({ ub: id });
+    const u: Unaligned = {
+      id,
+      startMs: this.opts.sim.now,
+      op,
+      output,
+      input: this.inputs.map((c) => (hasInputs ? c.unprocessed().filter((e) => e.k !== BARRIER) : [])),
+      waiting: new Set(hasInputs ? this.inputs.map((c) => c.index) : []),
+    };
+    if (!hasInputs) {
+      this.finishUnaligned(u);
+      return undefined;
+    }
+    this.unalignedCp = u;
+    return u;
+  }
+
+  private finishUnaligned(u: Unaligned): void {
+    if (this.unalignedCp === u) this.unalignedCp = undefined;
+    const durationMs = this.opts.sim.now - u.startMs;
+    this.persist(u.id, durationMs, () => ({
+      op: typeof u.op === "function" ? u.op() : u.op,
+      in: u.input,
+      out: u.output,
+    }));
   }
 
   /**
@@ -382,9 +498,14 @@ export class Task implements Output {
     }
     this.broadcastElement({ k: BARRIER, id });
     this.flushOutputs();
+    this.persist(id, alignmentMs, () => ({ op: typeof state === "function" ? state() : state }));
+  }
+
+  /** Flush external writes, then write the snapshot to checkpoint storage and acknowledge. */
+  private persist(id: number, alignmentMs: number, snapshot: () => TaskSnapshot): void {
     const stateName = `${this.opts.ref.vertex}-${this.opts.ref.subtask}`;
     const write = (): void => {
-      const data = JSON.stringify(typeof state === "function" ? state() : state);
+      const data = JSON.stringify(snapshot());
       this.opts.sim.trace.emit(this.opts.tm.id, "snapshot", { task: this.name, id, bytes: data.length });
       this.opts.callbacks.writeState(id, stateName, data, (err) => {
         if (!this.alive) return;
