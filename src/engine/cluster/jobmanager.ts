@@ -233,6 +233,10 @@ export class JobManager {
     switch (m.t) {
       case "hbr":
         for (const f of m.failures) this.handleFailure(f.attempt, `${f.task} failed: ${f.reason}`);
+        if (m.attempt === this.attempt) {
+          for (const t of m.ended) this.onEndOfData(t);
+          for (const t of m.finished) this.onTaskFinished(t);
+        }
         return;
       case "cancelled":
         if (this.cancelling !== undefined && m.attempt === this.cancelling.attempt) {
@@ -253,17 +257,25 @@ export class JobManager {
       case "decline":
         return this.onDecline(m);
       case "endOfData":
-        if (m.attempt !== this.attempt) return;
-        this.endOfData.add(m.task);
-        // The final checkpoint: requested now, still subject to the min pause and max concurrent.
-        if (this.endOfData.size === this.totalTasks && this.checkpointing) this.request(true);
+        if (m.attempt === this.attempt) this.onEndOfData(m.task);
         return;
       case "finished":
-        if (m.attempt !== this.attempt) return;
-        this.finished.add(m.task);
-        if (this.finished.size === this.totalTasks) this.finishJob();
+        if (m.attempt === this.attempt) this.onTaskFinished(m.task);
         return;
     }
+  }
+
+  private onEndOfData(task: string): void {
+    if (this.endOfData.has(task)) return;
+    this.endOfData.add(task);
+    // The final checkpoint: requested now, still subject to the min pause and max concurrent.
+    if (this.endOfData.size === this.totalTasks && this.checkpointing) this.request(true);
+  }
+
+  private onTaskFinished(task: string): void {
+    if (this.finished.has(task) || this.observer.terminal()) return;
+    this.finished.add(task);
+    if (this.finished.size === this.totalTasks) this.finishJob();
   }
 
   // ---- scheduling -----------------------------------------------------------------------------

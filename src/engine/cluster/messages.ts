@@ -22,7 +22,17 @@ type FromTm = { readonly tm: string; readonly session: number };
 export type TmToJm =
   /** `instance` changes when the TaskManager process restarts (its tasks are then gone). */
   | { readonly t: "register"; readonly tm: string; readonly instance: number; readonly slots: number }
-  | (FromTm & { readonly t: "hbr"; readonly failures: ReadonlyArray<{ attempt: number; task: string; reason: string }> })
+  /**
+   * Heartbeat reply. Reports that must not be lost ride on every reply until they are moot: task
+   * failures, and the tasks of the current attempt whose data ended or that finished.
+   */
+  | (FromTm & {
+      readonly t: "hbr";
+      readonly failures: ReadonlyArray<{ attempt: number; task: string; reason: string }>;
+      readonly attempt: number;
+      readonly ended: readonly string[];
+      readonly finished: readonly string[];
+    })
   | (FromTm & { readonly t: "deployed"; readonly attempt: number })
   /** Every task of `attempt` on this TaskManager is cancelled (terminal, connections closed). */
   | (FromTm & { readonly t: "cancelled"; readonly attempt: number })

@@ -69,6 +69,9 @@ export class TaskManager {
   private storage: StorageClient | undefined;
   /** Failures not yet acknowledged by the JobManager (repeated in heartbeat replies). */
   private failures: Array<{ attempt: number; task: string; reason: string }> = [];
+  /** Tasks of the current attempt whose data ended / that finished (repeated in heartbeat replies). */
+  private ended = new Set<string>();
+  private finishedTasks = new Set<string>();
 
   constructor(
     readonly id: string,
@@ -143,7 +146,15 @@ export class TaskManager {
       case "hb":
         if (!this.registered) return;
         this.lastJmHeartbeat = this.c.sim.now;
-        this.send({ t: "hbr", tm: this.id, session: this.session, failures: this.failures });
+        this.send({
+          t: "hbr",
+          tm: this.id,
+          session: this.session,
+          failures: this.failures,
+          attempt: this.attempt,
+          ended: [...this.ended].sort(),
+          finished: [...this.finishedTasks].sort(),
+        });
         return;
       case "deploy":
         if (!this.registered) return;
@@ -185,6 +196,8 @@ export class TaskManager {
   private deploy(attempt: number, descs: readonly TaskDeployment[]): void {
     this.cancelAll();
     this.attempt = attempt;
+    this.ended = new Set();
+    this.finishedTasks = new Set();
     const session = this.session;
     let pending = descs.length;
     const ready = (): void => {
@@ -245,9 +258,13 @@ export class TaskManager {
         acknowledge: (id, stateName, bytes, alignmentMs) =>
           this.send({ t: "ack", tm: this.id, session: this.session, attempt, id, task: name, stateName, bytes, alignmentMs }),
         decline: (id, reason) => this.send({ t: "decline", tm: this.id, session: this.session, attempt, id, task: name, reason }),
-        endOfData: () => this.send({ t: "endOfData", tm: this.id, session: this.session, attempt, task: name }),
+        endOfData: () => {
+          if (attempt === this.attempt) this.ended.add(name);
+          this.send({ t: "endOfData", tm: this.id, session: this.session, attempt, task: name });
+        },
         finished: () => {
           this.c.finalStates.set(TaskDirectory.key(session, attempt, d.ref), task.operator.finalState?.() ?? []);
+          if (attempt === this.attempt) this.finishedTasks.add(name);
           this.send({ t: "finished", tm: this.id, session: this.session, attempt, task: name });
         },
         writeState: (id, stateName, data, done) =>
