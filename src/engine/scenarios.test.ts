@@ -76,6 +76,8 @@ type JobOptions = {
   readonly costMs?: number;
   /** The engine's default buffers and fetch size (64 records a fetch), so much data is in flight at any time. */
   readonly bigBuffers?: boolean;
+  /** Cluster overrides. */
+  readonly cluster?: { readonly maxTimeMs?: number };
 };
 
 /** Fast failure detection (heartbeat timeout 60 ms), a map named "work" (1 ms a record), checkpoints every 20 ms. */
@@ -83,7 +85,7 @@ function runJob(o: JobOptions): JobExecutionResult {
   const env = StreamExecutionEnvironment.create({
     seed: 1,
     parallelism: o.parallelism ?? 2,
-    cluster: { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 60 },
+    cluster: { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 60, ...o.cluster },
     // Small buffers and fetches: little data queues ahead of a barrier, so checkpoints take a few
     // ms and the job's pace is set by the per-record cost of "work".
     runtime: o.bigBuffers === true ? {} : { bufferRecords: 4, channelCredits: 2, sourceFetchRecords: 8 },
@@ -162,6 +164,26 @@ describe("recovery from checkpoints", () => {
     // Nothing the zombie wrote after the failover became visible.
     const fencedTids = new Set(fenced.map((f) => `${String(f.data["tid"])}@${String(f.data["epoch"])}`));
     for (const c of events(r, "txn-committed")) if (c.time > (failover?.time ?? Infinity)) expect(fencedTids.has(`${String(c.data["tid"])}@${String(c.data["epoch"])}`)).toBe(false);
+    expect(sorted(r.committed("out"))).toEqual(expectedCopies(input));
+  });
+});
+
+describe("a TaskManager that loses the JobManager", () => {
+  test("a TaskManager that stops hearing the JobManager drops its tasks, and the JobManager fails over when it comes back", () => {
+    const input = copiesInput(2, 200);
+    // jm -> tm-0 is cut for 300 ms (tm-0 -> jm still works): tm-0 times the JobManager out and
+    // releases its tasks, while the JobManager keeps hearing from tm-0. Checkpoints may expire
+    // (100 are tolerated), so only the JobManager noticing the lost tasks can restart the job.
+    const r = runJob({
+      pipeline: "copies",
+      input,
+      parallelism: 1,
+      cluster: { maxTimeMs: 30_000 },
+      configure: (env) => env.getCheckpointConfig().setCheckpointTimeout(500).setTolerableCheckpointFailureNumber(100),
+      faults: [{ at: { after: "checkpoint-completed", nth: 2, delayMs: 5 }, fault: "partition", a: ["jm"], b: ["tm-0"], oneWay: true, durationMs: 300 }],
+    });
+    expect(r.status).toBe("FINISHED");
+    expect(r.restores.length).toBeGreaterThan(0);
     expect(sorted(r.committed("out"))).toEqual(expectedCopies(input));
   });
 });

@@ -1,7 +1,6 @@
 /**
  * Flink's CheckpointConfig: the checkpointing options of a job, validated as Flink validates them
- * (each setter throws an ApiError naming the option), with Flink's defaults. Unaligned checkpoints
- * are not offered: the engine aligns barriers (EXACTLY_ONCE) or tracks them (AT_LEAST_ONCE).
+ * (each setter throws an ApiError naming the option), with Flink's defaults.
  */
 import {
   defaultCheckpointConfig,
@@ -58,6 +57,8 @@ export class CheckpointConfig {
   setCheckpointingMode(mode: CheckpointingMode): this {
     if (mode !== "EXACTLY_ONCE" && mode !== "AT_LEAST_ONCE")
       throw new ApiError(`setCheckpointingMode: checkpointing mode must be CheckpointingMode.EXACTLY_ONCE or AT_LEAST_ONCE, got ${JSON.stringify(mode)}`);
+    if (mode === "AT_LEAST_ONCE" && this.data.unaligned)
+      throw new ApiError("setCheckpointingMode: unaligned checkpoints need EXACTLY_ONCE; call enableUnalignedCheckpoints(false) first");
     return this.set({ mode }, "setCheckpointingMode");
   }
   getCheckpointingMode(): CheckpointingMode {
@@ -88,6 +89,8 @@ export class CheckpointConfig {
   setMaxConcurrentCheckpoints(maxConcurrent: number): this {
     if (!(isInt(maxConcurrent) && maxConcurrent >= 1))
       throw new ApiError(`setMaxConcurrentCheckpoints: max concurrent checkpoints must be an integer of at least 1, got ${maxConcurrent}`);
+    if (this.data.unaligned && maxConcurrent !== 1)
+      throw new ApiError(`setMaxConcurrentCheckpoints: unaligned checkpoints need max concurrent checkpoints 1, got ${maxConcurrent}`);
     return this.set({ maxConcurrent }, "setMaxConcurrentCheckpoints");
   }
   getMaxConcurrentCheckpoints(): number {
@@ -112,5 +115,20 @@ export class CheckpointConfig {
   }
   getNumRetainedCheckpoints(): number {
     return this.data.retained;
+  }
+
+  /**
+   * Unaligned checkpoints: barriers overtake queued data, which becomes part of the checkpoint
+   * (only with EXACTLY_ONCE and max concurrent 1). They complete fast under backpressure.
+   */
+  enableUnalignedCheckpoints(enabled = true): this {
+    if (enabled && this.data.mode !== "EXACTLY_ONCE")
+      throw new ApiError("enableUnalignedCheckpoints: unaligned checkpoints need checkpointing mode EXACTLY_ONCE");
+    if (enabled && this.data.maxConcurrent !== 1)
+      throw new ApiError(`enableUnalignedCheckpoints: unaligned checkpoints need max concurrent checkpoints 1, got ${this.data.maxConcurrent}`);
+    return this.set({ unaligned: enabled }, "enableUnalignedCheckpoints");
+  }
+  isUnalignedCheckpointsEnabled(): boolean {
+    return this.data.unaligned;
   }
 }

@@ -60,7 +60,7 @@ const LEASE = 100;
 export class JobManager {
   readonly node: SimNode;
   private session = 0;
-  private readonly tms = new Map<string, { slots: number; lastSeen: number; instance: number }>();
+  private readonly tms = new Map<string, { slots: number; lastSeen: number; instance: number; registration: number }>();
   private attempt = -1;
   private startedAttempt = -1;
   private deployedOn: string[] = [];
@@ -215,13 +215,14 @@ export class JobManager {
     if (this.observer.terminal()) return;
     if (m.t === "register") {
       const known = this.tms.get(m.tm);
-      this.tms.set(m.tm, { slots: m.slots, lastSeen: this.c.sim.now, instance: m.instance });
-      // A new process has no tasks of the failed attempt left to cancel.
-      if (known !== undefined && known.instance !== m.instance && this.cancelling?.tms.delete(m.tm) === true) this.maybeRestart();
-      if (known !== undefined && known.instance !== m.instance && this.deployedOn.includes(m.tm)) {
-        // A new process under the same name: the old one, and every task it ran, is gone.
-        this.c.sim.trace.emit("jm", "tm-lost", { tm: m.tm, reason: "restarted" });
-        this.handleFailure(this.attempt, `TaskManager ${m.tm} restarted and lost its tasks`);
+      this.tms.set(m.tm, { slots: m.slots, lastSeen: this.c.sim.now, instance: m.instance, registration: m.registration });
+      // A new process, or a process that lost us and cancelled everything, has no tasks left.
+      const renewed = known !== undefined && (known.instance !== m.instance || known.registration !== m.registration);
+      if (renewed && this.cancelling?.tms.delete(m.tm) === true) this.maybeRestart();
+      if (renewed && this.deployedOn.includes(m.tm)) {
+        const why = known.instance !== m.instance ? "restarted" : "lost the JobManager and cancelled its tasks";
+        this.c.sim.trace.emit("jm", "tm-lost", { tm: m.tm, reason: why });
+        this.handleFailure(this.attempt, `TaskManager ${m.tm} ${why}`);
       }
       this.send(m.tm, { t: "registered", session: this.session });
       this.tryDeploy();

@@ -20,8 +20,11 @@ export type JmToTm =
 type FromTm = { readonly tm: string; readonly session: number };
 
 export type TmToJm =
-  /** `instance` changes when the TaskManager process restarts (its tasks are then gone). */
-  | { readonly t: "register"; readonly tm: string; readonly instance: number; readonly slots: number }
+  /**
+   * `instance` changes when the TaskManager process restarts; `registration` counts the times it
+   * lost the JobManager and registered again. Either change means its tasks are gone.
+   */
+  | { readonly t: "register"; readonly tm: string; readonly instance: number; readonly registration: number; readonly slots: number }
   /**
    * Heartbeat reply. Reports that must not be lost ride on every reply until they are moot: task
    * failures, and the tasks of the current attempt whose data ended or that finished.

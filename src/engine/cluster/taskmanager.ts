@@ -63,6 +63,8 @@ export class TaskManager {
   readonly node: SimNode;
   private session = -1;
   private registered = false;
+  /** Registration cycles of this process: a new one after every loss of the JobManager. */
+  private registrations = 0;
   private lastJmHeartbeat = 0;
   private tasks: Deployed[] = [];
   private attempt = -1;
@@ -107,7 +109,13 @@ export class TaskManager {
 
   private registerLoop(): void {
     if (!this.node.alive) return;
-    if (!this.registered) this.send({ t: "register", tm: this.id, instance: this.node.incarnation, slots: this.c.cluster.slotsPerTaskManager });
+    if (!this.registered) this.send({
+        t: "register",
+        tm: this.id,
+        instance: this.node.incarnation,
+        registration: this.registrations,
+        slots: this.c.cluster.slotsPerTaskManager,
+      });
     this.c.sim.scheduler.schedule(this.c.cluster.heartbeatIntervalMs, () => this.registerLoop(), this.node);
   }
 
@@ -118,6 +126,7 @@ export class TaskManager {
       this.c.sim.trace.emit(this.id, "jm-lost", { session: this.session });
       this.cancelAll();
       this.registered = false;
+      this.registrations++;
     }
     this.c.sim.scheduler.schedule(heartbeatIntervalMs, () => this.watchJm(), this.node);
   }
