@@ -123,6 +123,12 @@ export type JobConfigData = {
   readonly channelCredits: number;
   /** Records a source fetches from the broker per request. */
   readonly sourceFetchRecords: number;
+  /**
+   * When input becomes readable: "none", all of it at once (a backlog); "eventTime", each record
+   * once simulated time reaches its timestamp (the running maximum within its partition), so a job
+   * runs as long as its input spans and faults land while it runs. Optional: "none" when absent.
+   */
+  readonly sourcePacing?: "none" | "eventTime";
 };
 
 export const defaultJobConfig: JobConfigData = {
@@ -149,6 +155,8 @@ export function validateJobConfig(j: JobConfigData, field = "config"): string | 
     return `${field}.channelCredits must be an integer >= 1, got ${j.channelCredits}`;
   if (!Number.isInteger(j.sourceFetchRecords) || j.sourceFetchRecords < 1)
     return `${field}.sourceFetchRecords must be an integer >= 1, got ${j.sourceFetchRecords}`;
+  if (j.sourcePacing !== undefined && j.sourcePacing !== "none" && j.sourcePacing !== "eventTime")
+    return `${field}.sourcePacing must be "none" or "eventTime", got ${JSON.stringify(j.sourcePacing)}`;
   return undefined;
 }
 

@@ -122,7 +122,13 @@ export function jobConfigArb(options: JobConfigArbOptions = {}): fc.Arbitrary<Jo
       channelCredits: fc.constantFrom(d.channelCredits, 1, 2, 8),
       sourceFetchRecords: fc.constantFrom(d.sourceFetchRecords, 1, 8, 16, 256),
     })
-    .map(({ restart, ...rest }) => (restart === undefined ? rest : { ...rest, restart }));
+    // Input arrives over event time, so a generated job runs as long as its input spans and the
+    // fault plan's times fall while it runs (with every record readable at once, jobs end within
+    // milliseconds and most timed faults land after the end).
+    .map(({ restart, ...rest }) => {
+      const paced = { ...rest, sourcePacing: "eventTime" as const };
+      return restart === undefined ? paced : { ...paced, restart };
+    });
 }
 
 // ---- cluster -----------------------------------------------------------------------------------

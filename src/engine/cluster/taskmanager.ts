@@ -296,7 +296,7 @@ export class TaskManager {
       brokerPort(new BrokerClient(sim.network, sim.scheduler, this.node, "broker", (err) => task.fail(`broker connection broken: ${err.code}`)));
     switch (node.kind) {
       case "source":
-        return new SourceOperator(node, ref.subtask, broker(), task, job.sourceFetchRecords);
+        return new SourceOperator(node, ref.subtask, broker(), task, job.sourceFetchRecords, job.sourcePacing ?? "none");
       case "map":
         return new MapOperator(node, registry, task);
       case "filter":

@@ -62,6 +62,9 @@ export interface SourceHost extends Output {
   /** Unprocessed fetched elements are waiting. */
   hasPendingInput(): boolean;
   fail(reason: string): void;
+  /** Simulated time, and a callback at a later time (cancelled with the task). */
+  now(): number;
+  wakeAt(timeMs: number, fn: () => void): void;
 }
 
 type Fetched = { p: number; off: number; v: Value; ts: number };
@@ -78,6 +81,11 @@ export class SourceOperator implements Operator {
   private lastWatermark = MIN_WATERMARK;
   private rr = 0;
   private readonly snapshots = new Map<number, Array<{ topic: string; partition: number; offset: number }>>();
+  /** Event-time pacing: the arrival time of the next unfetched record of a partition, once known. */
+  private readonly notBefore = new Map<number, number>();
+  /** Event-time pacing: the running maximum timestamp fetched per partition (arrival times never go back). */
+  private readonly arrivalMax = new Map<number, number>();
+  private wakeAtMs: number | undefined;
 
   constructor(
     private readonly node: SourceNode,
@@ -85,6 +93,7 @@ export class SourceOperator implements Operator {
     private readonly broker: BrokerPort,
     private readonly host: SourceHost,
     private readonly fetchMax: number,
+    private readonly pacing: "none" | "eventTime" = "none",
   ) {}
 
   restore(state: JsonValue): void {
@@ -110,7 +119,21 @@ export class SourceOperator implements Operator {
   kick(): void {
     if (this.fetching || this.endFed) return;
     if (this.host.hasPendingInput()) return;
-    const open = this.partitions.filter((p) => (this.fetched.get(p) ?? 0) < (this.ends.get(p) ?? 0));
+    const unread = this.partitions.filter((p) => (this.fetched.get(p) ?? 0) < (this.ends.get(p) ?? 0));
+    const now = this.host.now();
+    const open = unread.filter((p) => (this.notBefore.get(p) ?? -Infinity) <= now);
+    if (unread.length > 0 && open.length === 0) {
+      // Event-time pacing: nothing has arrived yet; come back when the earliest next record does.
+      const next = Math.min(...unread.map((p) => this.notBefore.get(p) ?? now));
+      if (this.wakeAtMs === undefined || next < this.wakeAtMs) {
+        this.wakeAtMs = next;
+        this.host.wakeAt(next, () => {
+          if (this.wakeAtMs === next) this.wakeAtMs = undefined;
+          this.kick();
+        });
+      }
+      return;
+    }
     if (open.length === 0) {
       const allDone = this.partitions.every((p) => (this.offsets.get(p) ?? 0) >= (this.ends.get(p) ?? 0));
       if (allDone) {
@@ -128,7 +151,24 @@ export class SourceOperator implements Operator {
     this.broker.fetch(this.node.topic, p, from, max, (err, res) => {
       this.fetching = false;
       if (err) return this.host.fail(`source ${this.node.id} fetch: ${errText(err)}`);
-      const recs = res?.records ?? [];
+      let recs = res?.records ?? [];
+      if (this.pacing === "eventTime") {
+        // Keep the records that have arrived; the first one still to come sets when to look again.
+        const t = this.host.now();
+        let arrival = this.arrivalMax.get(p) ?? -Infinity;
+        let n = 0;
+        for (; n < recs.length; n++) {
+          const a = Math.max(arrival, (recs[n] as { ts: number }).ts);
+          if (a > t) {
+            this.notBefore.set(p, a);
+            break;
+          }
+          arrival = a;
+        }
+        if (n === recs.length) this.notBefore.delete(p);
+        this.arrivalMax.set(p, arrival);
+        recs = recs.slice(0, n);
+      }
       if (recs.length === 0) return this.kick();
       const last = recs[recs.length - 1] as { offset: number };
       this.fetched.set(p, last.offset + 1);

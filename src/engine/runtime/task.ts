@@ -251,6 +251,15 @@ export class Task implements Output {
     this.onInputMessage(0, { b: elements });
   }
 
+  now(): number {
+    return this.opts.sim.now;
+  }
+
+  /** Run `fn` in the task's thread at `timeMs` (or now, if that has passed), unless the task died. */
+  wakeAt(timeMs: number, fn: () => void): void {
+    this.opts.sim.scheduler.at(Math.max(timeMs, this.opts.sim.now), () => this.enqueue(fn), this.opts.tm);
+  }
+
   hasPendingInput(): boolean {
     return this.inputs.some((c) => c.hasData());
   }
