@@ -29,7 +29,7 @@ const determinismRestrictedImports = {
 };
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "reports/", ".stryker-tmp/", "coverage/"] },
+  { ignores: ["node_modules/", "reports/", ".stryker-tmp/", "coverage/", "scratch/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

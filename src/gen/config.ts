@@ -50,7 +50,14 @@ export function checkpointConfigArb(options: CheckpointConfigArbOptions = {}): f
     retained: fc.integer({ min: 1, max: 3 }),
     // Unaligned checkpoints are valid only with EXACTLY_ONCE and max concurrent 1 (Flink's rule).
     unaligned: fc.boolean(),
-  }).map((c) => ({ ...c, unaligned: c.unaligned && c.mode === "EXACTLY_ONCE" && c.maxConcurrent === 1 }));
+  }).map((c) => ({
+    ...c,
+    unaligned: c.unaligned && c.mode === "EXACTLY_ONCE" && c.maxConcurrent === 1,
+    // Livable: with few tolerated failures a checkpoint must be able to complete behind the whole
+    // backlog of a generated job (<= ~2 s: 200 records, x9 by two explodes, 1 ms each), or every
+    // expiry fails the job over, it restarts from scratch, and it never finishes (as Flink would).
+    timeoutMs: options.tinyTimeouts !== true && c.tolerableFailures < 1000 ? Math.max(c.timeoutMs, 5000) : c.timeoutMs,
+  }));
 }
 
 export type RestartStrategyArbOptions = {

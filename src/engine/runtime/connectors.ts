@@ -283,6 +283,8 @@ export class TwoPhaseCommitSink implements Operator {
   private committing = false;
   private commitUpTo = 0;
   private restoredPending: SavedTxn[] = [];
+  /** "no": not started; "running": probing; "done": every id from nextK on was aborted or unused. */
+  private lingering: "no" | "running" | "done" = "no";
 
   constructor(
     private readonly node: SinkNode,
@@ -461,16 +463,38 @@ export class TwoPhaseCommitSink implements Operator {
         if (err) return this.fail(`commit of ${t.tid} for checkpoint ${p.checkpointId} failed: ${errText(err)}`);
         if (this.pending[0] === p) this.pending.shift();
         this.commitPending();
+        this.cleanUpIfDone();
         this.onIdle?.();
       });
     });
+  }
+
+  /**
+   * Once the sink has finished (input ended, last transaction committed), abort whatever a zombie
+   * of an earlier attempt may have opened since our restore probed the ids (it can take the next
+   * id right after the probe found it unused): init every id from nextK on until one was never
+   * used. Kafka would abort those at its transaction timeout; a finished job must leave none open.
+   */
+  private cleanUpIfDone(): void {
+    if (!this.ended || this.lingering !== "no" || this.pending.length > 0 || this.current !== null || this.committing) return;
+    this.lingering = "running";
+    const probe = (k: number, n: number): void => {
+      if (n > 10_000) return this.fail("could not find an unused transactional id after 10000 probes");
+      this.broker.initTransactions(this.tid(k), (err, res) => {
+        if (err || res === undefined) return this.fail(`initTransactions(${this.tid(k)}) failed: ${err ? errText(err) : "no result"}`);
+        if (res.epoch > 0) return probe(k + 1, n + 1);
+        this.lingering = "done";
+        this.onIdle?.();
+      });
+    };
+    probe(this.nextK, 0);
   }
 
   /** Called when a commit finishes (the task re-checks whether it may finish). */
   onIdle: (() => void) | undefined;
 
   isFinished(): boolean {
-    return this.pending.length === 0 && !this.committing && this.current === null && this.batch.length === 0;
+    return this.pending.length === 0 && !this.committing && this.current === null && this.batch.length === 0 && this.lingering === "done";
   }
 
   close(): void {

@@ -1,0 +1,91 @@
+/**
+ * Runs tasks on a pool of worker threads (piscina), or in this thread when `workers` is 0.
+ *
+ * Results come back in task order whatever the worker count or the order runs finish in; each
+ * task is a pure function of its input, so the same tasks give the same records (bar wall times).
+ * A time budget stops handing out new tasks once spent; tasks already running finish.
+ */
+import { Piscina } from "piscina";
+import type { Task, TaskResult } from "./task.ts";
+import { runTasks } from "./task.ts";
+
+export type PoolRunOptions = {
+  /** Stop starting tasks after this long (wall clock); unset: no limit. */
+  readonly timeBudgetMs?: number;
+  /** Tasks a worker gets at a time (default 1). */
+  readonly batchSize?: number;
+  /** Called as each task's result arrives (in completion order). */
+  readonly onResult?: (result: TaskResult) => void;
+};
+
+export type PoolRun = {
+  /** Results of the tasks that ran, in task order. */
+  readonly results: TaskResult[];
+  /** Tasks not started because the time budget ran out. */
+  readonly notStarted: number;
+  readonly wallMs: number;
+};
+
+const ENTRY = new URL("./worker-entry.mjs", import.meta.url).href;
+
+export class TaskPool {
+  private readonly piscina: Piscina | undefined;
+
+  /** `workers` threads; 0 runs every task in this thread. */
+  constructor(readonly workers: number) {
+    if (!(Number.isInteger(workers) && workers >= 0)) throw new RangeError(`workers must be an integer >= 0, got ${workers}`);
+    this.piscina = workers === 0 ? undefined : new Piscina({ filename: ENTRY, minThreads: workers, maxThreads: workers, idleTimeout: 60_000 });
+  }
+
+  /** Starts every thread and loads the engine in it (so timings leave out start-up). */
+  async warmup(): Promise<void> {
+    const p = this.piscina;
+    if (p === undefined) return;
+    await Promise.all(Array.from({ length: this.workers }, () => p.run([])));
+  }
+
+  async run(tasks: readonly Task[], opts: PoolRunOptions = {}): Promise<PoolRun> {
+    const t0 = performance.now();
+    const budgetOver = (): boolean => opts.timeBudgetMs !== undefined && performance.now() - t0 >= opts.timeBudgetMs;
+    const batchSize = Math.max(1, opts.batchSize ?? 1);
+    const slots: Array<TaskResult | undefined> = new Array<TaskResult | undefined>(tasks.length);
+    let next = 0;
+    const p = this.piscina;
+    if (p === undefined) {
+      while (next < tasks.length && !budgetOver()) {
+        const [result] = runTasks([tasks[next] as Task]);
+        if (result !== undefined) {
+          slots[next] = result;
+          opts.onResult?.(result);
+        }
+        next++;
+      }
+    } else {
+      const maxInFlight = this.workers * 2;
+      const inFlight = new Set<Promise<void>>();
+      while (next < tasks.length || inFlight.size > 0) {
+        while (next < tasks.length && inFlight.size < maxInFlight && !budgetOver()) {
+          const start = next;
+          const batch = tasks.slice(start, start + batchSize);
+          next += batch.length;
+          const job: Promise<void> = (p.run(batch) as Promise<TaskResult[]>).then((results) => {
+            inFlight.delete(job);
+            results.forEach((r, k) => {
+              slots[start + k] = r;
+              opts.onResult?.(r);
+            });
+          });
+          inFlight.add(job);
+        }
+        if (inFlight.size === 0) break;
+        await Promise.race(inFlight);
+      }
+    }
+    const results = slots.filter((r): r is TaskResult => r !== undefined);
+    return { results, notStarted: tasks.length - next, wallMs: performance.now() - t0 };
+  }
+
+  async close(): Promise<void> {
+    await this.piscina?.destroy();
+  }
+}
