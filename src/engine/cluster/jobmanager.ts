@@ -466,6 +466,12 @@ export class JobManager {
       if (token !== this.triggerToken) return;
       this.triggerInProgress = false;
       if (attempt !== this.attempt || !this.schedulerOn) return;
+      // A checkpoint may have completed while the id lease was being written: the min pause then
+      // counts from that completion (the decision was taken before it). Skip this id and wait.
+      if (this.lastCompletionMs !== undefined && this.c.sim.now < this.lastCompletionMs + this.cfg.minPauseMs) {
+        this.schedulePeriodic(this.lastCompletionMs + this.cfg.minPauseMs - this.c.sim.now);
+        return;
+      }
       const p: Pending = { id, attempt, triggerMs: this.c.sim.now, acks: new Map(), timer: undefined, finalizing: false };
       this.pending.set(id, p);
       this.observer.stats.set(id, {
