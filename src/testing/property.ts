@@ -21,7 +21,7 @@
  * Real time and files are fine here (src/testing is outside the simulated world).
  */
 import fc from "fast-check";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs"; // determinism-ok: writes counterexample and report files, outside the simulation
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Registry } from "../engine/plan/registry.ts";
 import type { CheckResult } from "../oracle/checkers.ts";
@@ -288,7 +288,7 @@ function slug(name: string): string {
 }
 
 /** "2026-11-24T10-31-07-exactly-once-with-2pc-sinks": the time (UTC) and the property's name. */
-export function defaultRunId(name: string, now: Date = new Date()): string {
+export function defaultRunId(name: string, now: Date = new Date()): string { // determinism-ok: names a report folder; no simulated value depends on it
   return `${now.toISOString().slice(0, 19).replace(/:/g, "-")}-${slug(name)}`;
 }
 
@@ -411,7 +411,7 @@ export function findCounterexample(name: string, arb: fc.Arbitrary<Scenario>, o:
       const runs = [toRunRecord(recorded, { id, replayCommand, counterexamplePath: shownFile, withTimeline: true })];
       const set: RunSet = {
         runId: o.runId ?? dir.split(/[\\/]/).pop() ?? "property",
-        createdAt: new Date().toISOString(),
+        createdAt: new Date().toISOString(), // determinism-ok: report metadata, not part of any run
         command: `property "${name}" (${SEED_ENV}=${seed}, numRuns ${o.numRuns})`,
         seed,
         runs,
