@@ -4,7 +4,7 @@
  * shrinks it, and prints one JSON line (a DetectionReport) on stdout.
  *
  *   npx tsx bench/bugs/detect.ts --seeds 1,2,3,4,5 [--max-runs 300] [--shrink-runs 1000]
- *       [--shrink-seconds 30] [--baseline /abs/path/to/unmodified/src/runner/check.ts] [--suite default|<targeted>]
+ *       [--shrink-seconds 20] [--baseline /abs/path/to/unmodified/src/runner/check.ts] [--suite default|<targeted>]
  *
  * Each seed is one fast-check run of the property "every generated scenario passes runAndJudge"
  * (fc.check with that seed): runs to the first failure, wall-clock seconds to it (module loading
@@ -152,7 +152,7 @@ async function main(args: readonly string[]): Promise<void> {
   const seeds = (arg(args, "--seeds") ?? "1,2,3,4,5").split(",").map(Number);
   const maxRuns = Number(arg(args, "--max-runs") ?? 300);
   const shrinkRuns = Number(arg(args, "--shrink-runs") ?? 1000);
-  const shrinkSeconds = Number(arg(args, "--shrink-seconds") ?? 30);
+  const shrinkSeconds = Number(arg(args, "--shrink-seconds") ?? 20);
   const baselinePath = arg(args, "--baseline");
   const baseline =
     baselinePath === undefined ? undefined : ((await import(new URL(`file://${baselinePath}`).href)) as { runAndJudge: Judge }).runAndJudge;
