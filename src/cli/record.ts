@@ -5,13 +5,16 @@
 import type { RunResult } from "../engine/result.ts";
 import type { Registry } from "../engine/plan/registry.ts";
 import { builtins } from "../engine/plan/registry.ts";
+import { bag } from "../oracle/checkers.ts";
 import { interpret } from "../oracle/reference.ts";
-import type { OutputDiff, RunFault, RunRecord } from "../report/types.ts";
-import { describeFault, timelineFromTrace } from "../report/types.ts";
+import type { OutputDiff, RunRecord } from "../report/types.ts";
+import { faultsFromTrace, timelineFromTrace } from "../report/types.ts";
 import type { CheckedRun } from "../runner/check.ts";
 import type { CheckName, Expectation, Scenario } from "../scenario.ts";
-import type { JsonValue, TraceEvent } from "../sim/trace.ts";
-import { canonicalJson } from "../sim/trace.ts";
+import type { JsonValue } from "../sim/trace.ts";
+
+/** Lives with the report types; re-exported for callers that took it from here. */
+export { faultsFromTrace };
 
 /** People's names of the checks. */
 export const CHECK_LABELS: Readonly<Record<CheckName, string>> = {
@@ -49,47 +52,8 @@ export function expectationMismatches(expect: Expectation | undefined, checked: 
   return out;
 }
 
-/** The faults a run applied, from its trace ("fault" / "fault-end" events paired by plan index). */
-export function faultsFromTrace(trace: readonly TraceEvent[]): RunFault[] {
-  const out: Array<RunFault & { index: number }> = [];
-  for (const e of trace) {
-    if (e.kind === "fault") {
-      const index = typeof e.data.index === "number" ? e.data.index : -1;
-      const fault = typeof e.data.fault === "string" ? e.data.fault : "fault";
-      const skipped = e.data.skipped === true;
-      const instant = skipped || fault === "failTask";
-      out.push({
-        index,
-        fault,
-        target: e.node,
-        startMs: e.time,
-        endMs: instant ? e.time : null,
-        detail: `${describeFault(e.node, e.data)}${skipped ? " (skipped: the node was already down)" : ""}`,
-      });
-    } else if (e.kind === "fault-end") {
-      const index = typeof e.data.index === "number" ? e.data.index : -1;
-      const open = out.findIndex((f) => f.index === index && f.endMs === null);
-      const f = out[open];
-      if (f !== undefined) out[open] = { ...f, endMs: e.time };
-    }
-  }
-  return out.map(({ index: _index, ...f }) => f);
-}
-
 /** Most values kept per category of an output difference (the HTML shows fewer). */
 const MAX_DIFF_VALUES = 200;
-
-type Bag = Map<string, { value: JsonValue; count: number }>;
-function bag(values: readonly JsonValue[]): Bag {
-  const b: Bag = new Map();
-  for (const v of values) {
-    const k = canonicalJson(v);
-    const e = b.get(k);
-    if (e === undefined) b.set(k, { value: v, count: 1 });
-    else e.count++;
-  }
-  return b;
-}
 
 /**
  * Expected against committed output, per sink whose expected output is a multiset (records) or a

@@ -18,7 +18,7 @@ import type { JsonValue, TraceData, TraceEvent } from "../sim/trace.ts";
 import type { PartitionId } from "../sim/network.ts";
 import type { Simulation } from "../sim/simulation.ts";
 import { assert } from "../sim/assert.ts";
-import type { Fault, FaultKind, FaultPlan, TriggerKind } from "./plan.ts";
+import { FAULT_KINDS, type Fault, type FaultKind, type FaultPlan, type TriggerKind } from "./plan.ts";
 
 export type RpcKind = Extract<Fault, { readonly fault: "dropRpc" }>["rpc"];
 
@@ -70,17 +70,7 @@ export const TRIGGER_KINDS: readonly TriggerKind[] = [
   "job-running",
 ];
 
-export const FAULT_KINDS: readonly FaultKind[] = [
-  "crash",
-  "failTask",
-  "partition",
-  "clog",
-  "slowDisk",
-  "diskFailures",
-  "slowOperator",
-  "dropRpc",
-  "slowBroker",
-];
+export { FAULT_KINDS };
 
 export const RPC_KINDS: readonly RpcKind[] = ["notifyCheckpointComplete", "acknowledgeCheckpoint", "triggerCheckpoint", "heartbeat"];
 

@@ -63,6 +63,19 @@ export type Fault =
 
 export type FaultKind = Fault["fault"];
 
+/** Every fault kind, in a fixed order (validation messages, generators, reports). */
+export const FAULT_KINDS: readonly FaultKind[] = [
+  "crash",
+  "failTask",
+  "partition",
+  "clog",
+  "slowDisk",
+  "diskFailures",
+  "slowOperator",
+  "dropRpc",
+  "slowBroker",
+];
+
 export type ChaosOptions = {
   /** Probability that any one RPC (datagram) between nodes is lost. */
   readonly rpcLossProbability: number;

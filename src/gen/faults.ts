@@ -11,7 +11,7 @@
  * shorter faults on the first TaskManager and vertex.
  */
 import fc from "fast-check";
-import type { Fault, FaultKind, FaultPlan, Moment } from "../faults/plan.ts";
+import { FAULT_KINDS, type Fault, type FaultKind, type FaultPlan, type Moment } from "../faults/plan.ts";
 
 /** A vertex a fault can target, with its parallelism (a bare id means parallelism 1). */
 export type VertexInfo = { readonly id: string; readonly parallelism: number };
@@ -45,17 +45,7 @@ export type RawFault = { readonly moment: RawMoment } & (
   | ({ readonly f: "slowBroker"; readonly factor: number } & Dur)
 );
 
-const ALL_KINDS: readonly FaultKind[] = [
-  "crash",
-  "failTask",
-  "partition",
-  "clog",
-  "slowDisk",
-  "diskFailures",
-  "slowOperator",
-  "dropRpc",
-  "slowBroker",
-];
+const ALL_KINDS: readonly FaultKind[] = FAULT_KINDS;
 /** Most TaskManagers a raw fault can name; indices wrap to the real count. */
 const RAW_NODES_MAX = 3 + 8;
 

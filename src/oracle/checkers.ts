@@ -87,9 +87,10 @@ export function describeContext(trace: readonly TraceEvent[]): string {
 
 // ---- multisets ---------------------------------------------------------------------------------
 
-type Bag = Map<string, { value: JsonValue; count: number }>;
+/** Records by canonical JSON, with their counts. */
+export type Bag = Map<string, { value: JsonValue; count: number }>;
 
-function bag(values: readonly JsonValue[]): Bag {
+export function bag(values: readonly JsonValue[]): Bag {
   const b: Bag = new Map();
   for (const v of values) {
     const k = canonicalJson(v);

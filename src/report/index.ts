@@ -21,6 +21,7 @@ export {
   checkpointStatusLabel,
   computeTotals,
   describeFault,
+  faultsFromTrace,
   formatAt,
   formatBytes,
   formatMs,

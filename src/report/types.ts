@@ -473,3 +473,39 @@ export function sortLanes(lanes: Iterable<string>): string[] {
     l === "job" ? 0 : l === "jm" ? 1 : /^tm-\d+$/.test(l) ? 2 : l.includes("#") ? 3 : l === "broker" ? 4 : l === "storage" ? 5 : l === "cluster" ? 6 : 7;
   return [...new Set(lanes)].sort((a, b) => group(a) - group(b) || naturalCompare(a, b));
 }
+
+const numField = (e: TraceEvent, field: string): number | undefined => {
+  const v = e.data[field];
+  return typeof v === "number" ? v : undefined;
+};
+
+/** The faults of a run as the reports list them, from its trace ("fault" / "fault-end" paired by index). */
+export function faultsFromTrace(trace: readonly TraceEvent[]): RunFault[] {
+  const out: Array<{ -readonly [K in keyof RunFault]: RunFault[K] }> = [];
+  const open = new Map<number, number>();
+  for (const e of trace) {
+    if (e.level !== "summary") continue;
+    if (e.kind === "fault") {
+      const kind = typeof e.data.fault === "string" ? e.data.fault : "fault";
+      const skipped = e.data.skipped === true;
+      const instant = skipped || kind === "failTask";
+      out.push({
+        fault: kind,
+        target: e.node,
+        startMs: e.time,
+        endMs: instant ? e.time : null,
+        detail: describeFault(e.node, e.data) + (skipped ? " (skipped: the node was already down)" : ""),
+      });
+      const index = numField(e, "index");
+      if (index !== undefined && !instant) open.set(index, out.length - 1);
+    } else if (e.kind === "fault-end") {
+      const index = numField(e, "index");
+      const at = index === undefined ? undefined : open.get(index);
+      if (index === undefined || at === undefined) continue;
+      open.delete(index);
+      const f = out[at];
+      if (f !== undefined) f.endMs = e.time;
+    }
+  }
+  return out;
+}

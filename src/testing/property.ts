@@ -25,13 +25,16 @@ import { mkdirSync, writeFileSync } from "node:fs"; // determinism-ok: writes co
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Registry } from "../engine/plan/registry.ts";
 import type { CheckResult } from "../oracle/checkers.ts";
-import { computeTotals, describeFault, runAnchor, timelineFromTrace, writeReports } from "../report/index.ts";
-import type { JsonValue, OutputDiff, RunFault, RunRecord, RunSet } from "../report/index.ts";
+import { computeTotals, faultsFromTrace, runAnchor, timelineFromTrace, writeReports } from "../report/index.ts";
+
+import type { JsonValue, OutputDiff, RunRecord, RunSet } from "../report/index.ts";
 import { runAndJudge } from "../runner/check.ts";
 import type { CheckedRun } from "../runner/check.ts";
 import type { CheckName, Expectation, Scenario } from "../scenario.ts";
 import { serializeScenario } from "../scenario-schema.ts";
-import type { TraceEvent } from "../sim/trace.ts";
+
+/** Lives with the report types; re-exported for callers that took it from here. */
+export { faultsFromTrace };
 
 // ---- seeds -------------------------------------------------------------------------------------
 
@@ -117,42 +120,6 @@ export type RunRecordOptions = {
   /** Wall-clock time the run took, in ms. */
   readonly wallMs?: number;
 };
-
-const numField = (e: TraceEvent, field: string): number | undefined => {
-  const v = e.data[field];
-  return typeof v === "number" ? v : undefined;
-};
-
-/** The faults of a run as the reports list them, from its trace ("fault" / "fault-end" paired by index). */
-export function faultsFromTrace(trace: readonly TraceEvent[]): RunFault[] {
-  const out: Array<{ -readonly [K in keyof RunFault]: RunFault[K] }> = [];
-  const open = new Map<number, number>();
-  for (const e of trace) {
-    if (e.level !== "summary") continue;
-    if (e.kind === "fault") {
-      const kind = typeof e.data.fault === "string" ? e.data.fault : "fault";
-      const skipped = e.data.skipped === true;
-      const instant = skipped || kind === "failTask";
-      out.push({
-        fault: kind,
-        target: e.node,
-        startMs: e.time,
-        endMs: instant ? e.time : null,
-        detail: describeFault(e.node, e.data) + (skipped ? " (skipped: the node was already down)" : ""),
-      });
-      const index = numField(e, "index");
-      if (index !== undefined && !instant) open.set(index, out.length - 1);
-    } else if (e.kind === "fault-end") {
-      const index = numField(e, "index");
-      const at = index === undefined ? undefined : open.get(index);
-      if (index === undefined || at === undefined) continue;
-      open.delete(index);
-      const f = out[at];
-      if (f !== undefined) f.endMs = e.time;
-    }
-  }
-  return out;
-}
 
 /** Missing, duplicated and unexpected records per sink, from the details of the output checks. */
 export function outputDiffFrom(results: readonly CheckResult[]): OutputDiff[] {

@@ -457,13 +457,8 @@ export class Task implements Output {
    */
   private startUnaligned(id: number, hasInputs: boolean): Unaligned | undefined {
     this.lastBarrierId = id;
-    let op: JsonValue | (() => JsonValue);
-    try {
-      op = this.operator.snapshot(id);
-    } catch (e) {
-      this.opts.callbacks.decline(id, `snapshot failed: ${(e as Error).message}`);
-      return undefined;
-    }
+    const op = this.snapshotOperator(id);
+    if (op === undefined) return undefined;
     const output = this.outputChannels.map((chans) => chans.map((c) => c.inflight().filter((e) => e.k !== BARRIER)));
     for (const chans of this.outputChannels) for (const c of chans) c.sendPriority({ ub: id });
     const u: Unaligned = {
@@ -498,16 +493,21 @@ export class Task implements Output {
    */
   private performCheckpoint(id: number, alignmentMs: number): void {
     this.lastBarrierId = id;
-    let state: JsonValue | (() => JsonValue);
-    try {
-      state = this.operator.snapshot(id);
-    } catch (e) {
-      this.opts.callbacks.decline(id, `snapshot failed: ${(e as Error).message}`);
-      return;
-    }
+    const state = this.snapshotOperator(id);
+    if (state === undefined) return;
     this.broadcastElement({ k: BARRIER, id });
     this.flushOutputs();
     this.persist(id, alignmentMs, () => ({ op: typeof state === "function" ? state() : state }));
+  }
+
+  /** The operator's snapshot, or undefined after declining the checkpoint because it threw. */
+  private snapshotOperator(id: number): JsonValue | (() => JsonValue) | undefined {
+    try {
+      return this.operator.snapshot(id);
+    } catch (e) {
+      this.opts.callbacks.decline(id, `snapshot failed: ${(e as Error).message}`);
+      return undefined;
+    }
   }
 
   /** Flush external writes, then write the snapshot to checkpoint storage and acknowledge. */
