@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { expectationMismatches } from "../src/cli/record.ts";
+import { expectationMismatches } from "../src/report/record.ts";
 import { runAndJudge } from "../src/runner/check.ts";
 import { parseScenario } from "../src/scenario-schema.ts";
 

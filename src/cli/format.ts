@@ -10,7 +10,7 @@ import { checkpointOutcome, checkpointStatusLabel, describeFault, formatAt, form
 import type { Scenario } from "../scenario.ts";
 import type { JsonValue } from "../sim/trace.ts";
 import type { Colors } from "./io.ts";
-import { checkLabel } from "./record.ts";
+import { checkLabel } from "../report/record.ts";
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;

@@ -6,7 +6,8 @@ import type { Scenario } from "../scenario.ts";
 import type { TraceEvent } from "../sim/trace.ts";
 import { checkLines, checkpointTableLines, verdictLine } from "./format.ts";
 import { colorEnabled, parseDurationMs, shellQuote } from "./io.ts";
-import { expectationMismatches, faultsFromTrace, toRunRecord } from "./record.ts";
+import { expectationMismatches, toRunRecord } from "../report/record.ts";
+import { faultsFromTrace } from "../report/types.ts";
 
 function builtin(name: string): Scenario {
   const p = parseScenario(readFileSync(new URL(`../../scenarios/${name}.json`, import.meta.url), "utf8"), name);

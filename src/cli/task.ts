@@ -9,7 +9,7 @@ import type { CheckName, Scenario } from "../scenario.ts";
 import type { CaseResult, Outcome } from "./generate.ts";
 import { DEFAULT_FAULT_LEVEL, checkCase, judgeSafely } from "./generate.ts";
 import { shellQuote } from "./io.ts";
-import { errorRecord, toRunRecord } from "./record.ts";
+import { errorRecord, toRunRecord } from "../report/record.ts";
 
 export type ScenarioTask = {
   readonly kind: "scenario";

@@ -6,7 +6,6 @@ import { afterEach, beforeEach, describe, expect, test } from "vitest";
 import { defaultCheckpointConfig, defaultClusterConfig, defaultJobConfig } from "../engine/config.ts";
 import type { SinkKind } from "../engine/plan/plan.ts";
 import { scenarioArb } from "../gen/index.ts";
-import { MAX_DETAILS } from "../oracle/index.ts";
 import { runAndJudge } from "../runner/check.ts";
 import type { Scenario } from "../scenario.ts";
 import { parseScenario } from "../scenario-schema.ts";
@@ -17,12 +16,12 @@ import {
   checksVerdict,
   countRecords,
   expectScenarioPropertyToFail,
-  faultsFromTrace,
   findCounterexample,
   oracleVerdict,
   propertySeed,
-  toRunRecord,
 } from "./property.ts";
+import { toRunRecord } from "../report/record.ts";
+import { faultsFromTrace } from "../report/types.ts";
 
 /** One source, a copying map and a sink; the map fails at 100 ms, before any checkpoint completed, after 32 records were written. */
 function failingCopyScenario(sink: SinkKind): Scenario {
@@ -224,15 +223,19 @@ describe("verdicts and run records", () => {
 
   test("a run record carries the checks, faults with their ends, restores, the output diff and the timeline when asked", () => {
     const run = runAndJudge(failingCopyScenario("plain"));
-    const rec = toRunRecord(run, { id: "run-9", replayCommand: "npx streamsim replay x.json", withTimeline: true, wallMs: 5 });
+    const rec = toRunRecord(run, { id: "run-9", replayCommand: "npx streamsim replay x.json", timeline: true, wallMs: 5 });
     expect(rec).toMatchObject({ id: "run-9", name: "copy-plain", seed: 3, verdict: "fail", expected: "pass", asExpected: false, status: "FINISHED", wallMs: 5 });
     expect(rec.checks.map((c) => c.check)).toEqual(["exactlyOnce"]);
     expect(rec.faults).toEqual([{ fault: "failTask", target: "cluster", startMs: 100, endMs: 100, detail: "failTask copy#0" }]);
     expect(rec.restores).toEqual([{ timeMs: expect.any(Number), checkpointId: null, attempt: 1 }]);
-    // 32 records duplicated; the checker's details list at most MAX_DETAILS of them.
-    expect(rec.outputDiff?.[0]?.duplicated.length).toBe(Math.min(32, MAX_DETAILS));
+    // 32 records duplicated, each listed (the diff is recomputed from the reference, not taken from the checker's capped details).
+    expect(rec.outputDiff?.[0]?.duplicated.length).toBe(32);
     expect(rec.timeline?.some((t) => t.kind === "restore")).toBe(true);
-    expect(toRunRecord(run, { id: "run-9", replayCommand: "r", withTimeline: false }).timeline).toBeUndefined();
+    // A failing run keeps its timeline even when not asked; a passing one only when asked.
+    expect(toRunRecord(run, { id: "run-9", replayCommand: "r", timeline: false }).timeline).toBeDefined();
+    const passing = runAndJudge(failingCopyScenario("twoPhaseCommit"));
+    expect(passing.judgement.verdict).toBe("pass");
+    expect(toRunRecord(passing, { id: "run-9", replayCommand: "r", timeline: false }).timeline).toBeUndefined();
   });
 
   test("faults from a trace pair starts and ends by index, and leave never-ending ones open", () => {

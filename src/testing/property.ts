@@ -24,17 +24,14 @@ import fc from "fast-check";
 import { mkdirSync, writeFileSync } from "node:fs"; // determinism-ok: writes counterexample and report files, outside the simulation
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Registry } from "../engine/plan/registry.ts";
-import type { CheckResult } from "../oracle/checkers.ts";
-import { computeTotals, faultsFromTrace, runAnchor, timelineFromTrace, writeReports } from "../report/index.ts";
+import { computeTotals, runAnchor, writeReports } from "../report/index.ts";
+import { toRunRecord } from "../report/record.ts";
 
-import type { JsonValue, OutputDiff, RunRecord, RunSet } from "../report/index.ts";
+import type { RunSet } from "../report/index.ts";
 import { runAndJudge } from "../runner/check.ts";
 import type { CheckedRun } from "../runner/check.ts";
 import type { CheckName, Expectation, Scenario } from "../scenario.ts";
 import { serializeScenario } from "../scenario-schema.ts";
-
-/** Lives with the report types; re-exported for callers that took it from here. */
-export { faultsFromTrace };
 
 // ---- seeds -------------------------------------------------------------------------------------
 
@@ -105,78 +102,6 @@ const HEADLINES: Readonly<Record<CheckName, string>> = {
 export function headline(verdict: PropertyVerdict, threw: boolean): string {
   if (threw) return "the run threw";
   return verdict.check === undefined ? "property violated" : HEADLINES[verdict.check];
-}
-
-// ---- run records for the reports ---------------------------------------------------------------
-
-export type RunRecordOptions = {
-  /** e.g. "run-37" (the HTML anchor is derived from it). */
-  readonly id: string;
-  /** The command that replays the run, e.g. "npx streamsim replay reports/x/counterexample-37.json". */
-  readonly replayCommand: string;
-  readonly counterexamplePath?: string;
-  /** Keep the trace reduced to a timeline (for failing and chosen runs). */
-  readonly withTimeline: boolean;
-  /** Wall-clock time the run took, in ms. */
-  readonly wallMs?: number;
-};
-
-/** Missing, duplicated and unexpected records per sink, from the details of the output checks. */
-export function outputDiffFrom(results: readonly CheckResult[]): OutputDiff[] {
-  const bySink = new Map<string, { missing: JsonValue[]; duplicated: JsonValue[]; unexpected: JsonValue[] }>();
-  for (const r of results) {
-    if (r.ok || (r.check !== "exactlyOnce" && r.check !== "noLoss")) continue;
-    const d = r.details;
-    const problems = d !== null && typeof d === "object" && !Array.isArray(d) ? (d as { readonly [k: string]: JsonValue }).problems : undefined;
-    if (!Array.isArray(problems)) continue;
-    for (const p of problems) {
-      if (p === null || typeof p !== "object" || Array.isArray(p)) continue;
-      const q = p as { readonly [k: string]: JsonValue };
-      const sink = typeof q.sink === "string" ? q.sink : undefined;
-      const record = q.record;
-      if (sink === undefined || record === undefined) continue;
-      let diff = bySink.get(sink);
-      if (diff === undefined) {
-        diff = { missing: [], duplicated: [], unexpected: [] };
-        bySink.set(sink, diff);
-      }
-      if (q.problem === "lost") diff.missing.push(record);
-      else if (q.problem === "duplicated") diff.duplicated.push(record);
-      else if (q.problem === "unexpected") diff.unexpected.push(record);
-    }
-  }
-  return [...bySink.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .filter(([, d]) => d.missing.length + d.duplicated.length + d.unexpected.length > 0)
-    .map(([sink, d]) => ({ sink, ...d }));
-}
-
-/** The RunRecord the reports read, from a checked run (the CLI builds its records with this too). */
-export function toRunRecord(run: CheckedRun, o: RunRecordOptions): RunRecord {
-  const { scenario, result, judgement } = run;
-  const expected = scenario.expect?.verdict;
-  const diff = outputDiffFrom(judgement.results);
-  return {
-    id: o.id,
-    name: scenario.name,
-    seed: scenario.seed,
-    verdict: judgement.verdict,
-    ...(expected !== undefined ? { expected } : {}),
-    asExpected: run.asExpected ?? judgement.verdict === "pass",
-    summary: judgement.summary,
-    checks: judgement.results.map((r) => ({ check: r.check, ok: r.ok, message: r.message })),
-    traceHash: result.traceHash,
-    status: result.status,
-    durationMs: result.endTimeMs,
-    ...(o.wallMs !== undefined ? { wallMs: o.wallMs } : {}),
-    checkpoints: result.checkpoints,
-    faults: faultsFromTrace(result.trace),
-    restores: result.restores.map((r) => ({ timeMs: r.timeMs, checkpointId: r.checkpointId, attempt: r.attempt })),
-    ...(o.withTimeline ? { timeline: timelineFromTrace(result.trace) } : {}),
-    ...(diff.length > 0 ? { outputDiff: diff } : {}),
-    ...(o.counterexamplePath !== undefined ? { counterexamplePath: o.counterexamplePath } : {}),
-    replayCommand: o.replayCommand,
-  };
 }
 
 // ---- the property runner -----------------------------------------------------------------------
@@ -375,7 +300,7 @@ export function findCounterexample(name: string, arb: fc.Arbitrary<Scenario>, o:
     const id = `run-${runIndex}`;
     if (outcome.run !== undefined) {
       const recorded: CheckedRun = { ...outcome.run, scenario, asExpected: scenario.expect === undefined ? undefined : scenario.expect.verdict === outcome.run.judgement.verdict };
-      const runs = [toRunRecord(recorded, { id, replayCommand, counterexamplePath: shownFile, withTimeline: true })];
+      const runs = [toRunRecord(recorded, { id, replayCommand, counterexamplePath: shownFile, timeline: true, ...(o.registry !== undefined ? { registry: o.registry } : {}) })];
       const set: RunSet = {
         runId: o.runId ?? dir.split(/[\\/]/).pop() ?? "property",
         createdAt: new Date().toISOString(), // determinism-ok: report metadata, not part of any run

@@ -19,7 +19,7 @@ import { generateCase, judgeSafely } from "../generate.ts";
 import type { Console, ExitCode } from "../io.ts";
 import { EXIT_FAILED, EXIT_OK, UsageError } from "../io.ts";
 import { chooseOutDir, shownPaths, writeReportSet, writeTextFile } from "../output-dir.ts";
-import { errorRecord, expectationMismatches, toRunRecord } from "../record.ts";
+import { errorRecord, expectationMismatches, toRunRecord } from "../../report/record.ts";
 import { displayPath, expandScenarioArgs, resolveScenario } from "../scenarios.ts";
 import { fileReplayCommand, seedReplayCommand } from "../task.ts";
 

@@ -11,7 +11,7 @@ import type { Console, ExitCode } from "../io.ts";
 import { EXIT_FAILED, EXIT_OK, UsageError } from "../io.ts";
 import { ScenarioError } from "../../engine/cluster/job.ts";
 import { chooseOutDir, shownPaths, writeReportSet } from "../output-dir.ts";
-import { errorRecord, expectationMismatches, toRunRecord } from "../record.ts";
+import { errorRecord, expectationMismatches, toRunRecord } from "../../report/record.ts";
 import { resolveScenario } from "../scenarios.ts";
 import { fileReplayCommand } from "../task.ts";
 

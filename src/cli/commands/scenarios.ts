@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Scenario } from "../../scenario.ts";
 import type { Console, ExitCode } from "../io.ts";
 import { EXIT_OK } from "../io.ts";
-import { checkLabel } from "../record.ts";
+import { checkLabel } from "../../report/record.ts";
 import { BUILTIN_DIR, builtinNames, displayPath, firstSentence, loadScenarioFile } from "../scenarios.ts";
 
 export function expectText(s: Scenario): string {

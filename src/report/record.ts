@@ -1,20 +1,18 @@
 /**
  * From a judged run to a RunRecord (what the reports read), and the comparison of a run with what
- * its scenario declares (verdict, failing check, job status, trace hash).
+ * its scenario declares (verdict, failing check, job status, trace hash). The one builder of run
+ * records: the command line (src/cli) and the property runner (src/testing) both use it.
  */
 import type { RunResult } from "../engine/result.ts";
 import type { Registry } from "../engine/plan/registry.ts";
 import { builtins } from "../engine/plan/registry.ts";
 import { bag } from "../oracle/checkers.ts";
 import { interpret } from "../oracle/reference.ts";
-import type { OutputDiff, RunRecord } from "../report/types.ts";
-import { faultsFromTrace, timelineFromTrace } from "../report/types.ts";
+import type { OutputDiff, RunRecord } from "./types.ts";
+import { faultsFromTrace, timelineFromTrace } from "./types.ts";
 import type { CheckedRun } from "../runner/check.ts";
 import type { CheckName, Expectation, Scenario } from "../scenario.ts";
 import type { JsonValue } from "../sim/trace.ts";
-
-/** Lives with the report types; re-exported for callers that took it from here. */
-export { faultsFromTrace };
 
 /** People's names of the checks. */
 export const CHECK_LABELS: Readonly<Record<CheckName, string>> = {
