@@ -26,17 +26,18 @@ describe("faultPlanArb", () => {
           expect(f.at).toBeGreaterThanOrEqual(0);
           expect(f.at).toBeLessThanOrEqual(2000);
         } else {
-          expect(["checkpoint-completed", "alignment-started", "txn-opened"]).toContain(f.at.after);
+          expect(["checkpoint-triggered", "checkpoint-completed", "alignment-started", "txn-opened"]).toContain(f.at.after);
           expect(f.at.nth).toBeGreaterThanOrEqual(1);
           expect(f.at.nth).toBeLessThanOrEqual(3);
+          if (f.at.after === "checkpoint-triggered") expect(f.at.delayMs).toBeLessThanOrEqual(30);
         }
         if ("durationMs" in f) expect(f.durationMs).toBeGreaterThanOrEqual(50);
         if ("durationMs" in f) expect(f.durationMs).toBeLessThanOrEqual(1000);
         switch (f.fault) {
           case "crash":
             expect(nodes).toContain(f.node);
-            expect(f.restartAfterMs).toBeGreaterThanOrEqual(50);
-            expect(f.restartAfterMs).toBeLessThanOrEqual(f.node === "jm" ? 300 : 500);
+            expect(f.restartAfterMs).toBeGreaterThanOrEqual(f.node === "storage" || f.node === "broker" ? 10 : 50);
+            expect(f.restartAfterMs).toBeLessThanOrEqual(f.node === "jm" ? 300 : f.node === "storage" || f.node === "broker" ? 200 : 500);
             break;
           case "failTask":
             expect(f.subtask).toBeLessThan(parallelism.get(f.vertex) as number);
@@ -72,13 +73,16 @@ describe("faultPlanArb", () => {
     }
   });
 
-  test("the worst moments and shapes all occur: triggers, jm isolation, zombie TaskManagers, every fault kind", () => {
+  test("the worst moments and shapes all occur: triggers, crashes of every node kind, jm isolation, zombie TaskManagers, slow sinks, every fault kind", () => {
     const seen = new Set<string>();
     for (const plan of sampleWithSeed(faultPlanArb(opts), 2, 1000)) {
       for (const f of plan.faults) {
         seen.add(f.fault);
         if (typeof f.at !== "number") seen.add(`after:${f.at.after}`);
-        if (f.fault === "crash") seen.add(f.node === "jm" ? "crash:jm" : "crash:tm");
+        if (f.fault === "crash") seen.add(f.node.startsWith("tm-") ? "crash:tm" : `crash:${f.node}`);
+        if (f.fault === "crash" && f.node === "jm" && typeof f.at !== "number") seen.add(`crash:jm:after:${f.at.after}`);
+        if (f.fault === "crash" && f.node === "storage" && typeof f.at !== "number") seen.add(`crash:storage:after:${f.at.after}`);
+        if (f.fault === "slowOperator" && f.vertex === "sink-0") seen.add("slowOperator:sink");
         if (f.fault === "partition") {
           if (f.a.length === 1 && f.a[0] === "jm" && f.b.join() === "tm-0,tm-1,tm-2") seen.add("partition:isolateJm");
           if (f.a.length === 1 && f.a[0]?.startsWith("tm-") && f.b.join() === "jm") seen.add("partition:zombieTm");
@@ -87,7 +91,8 @@ describe("faultPlanArb", () => {
       }
     }
     const expected = [
-      "crash:jm", "crash:tm", "failTask", "partition", "clog", "slowDisk", "diskFailures", "slowOperator", "dropRpc", "slowBroker",
+      "crash:jm", "crash:tm", "crash:storage", "crash:broker", "crash:jm:after:checkpoint-triggered", "crash:storage:after:checkpoint-completed",
+      "slowOperator:sink", "after:checkpoint-triggered", "failTask", "partition", "clog", "slowDisk", "diskFailures", "slowOperator", "dropRpc", "slowBroker",
       "after:checkpoint-completed", "after:alignment-started", "after:txn-opened",
       "partition:isolateJm", "partition:zombieTm", "partition:oneWay",
     ];

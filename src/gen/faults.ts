@@ -1,10 +1,13 @@
 /**
  * Generated fault plans, aimed at the moments that break checkpointing: crashes of every node
- * kind, partitions (random groups, the JobManager isolated from every TaskManager, a zombie
+ * kind (TaskManagers, the JobManager, the checkpoint storage and the broker), partitions (random groups, the JobManager isolated from every TaskManager, a zombie
  * TaskManager cut off from the JobManager only), clogs, slow or failing checkpoint storage, slow
  * operators, lost checkpoint RPCs, a slow broker. Most faults happen at an absolute time within the
- * horizon; some on a trace trigger (between a checkpoint's completion and its notification, at the
- * start of an alignment, while a transaction is open).
+ * horizon; some on a trace trigger (0-30 ms after a checkpoint was triggered, between a
+ * checkpoint's completion and its notification, at the start of an alignment, while a transaction
+ * is open). Crashes of the storage and the broker are aimed mostly at a completion (the state files
+ * and the writes a checkpoint covers must be durable by then), JobManager crashes also at a trigger
+ * (state files written, metadata not yet).
  *
  * Raw faults name TaskManagers, vertices and nodes by small integers, so a fault plan can be drawn
  * before the cluster and plan are known (see scenario.ts) and shrinks toward fewer, earlier and
@@ -29,18 +32,23 @@ export type FaultPlanArbOptions = {
 
 export type RawMoment =
   | { readonly at: "time"; readonly permille: number }
-  | { readonly at: "checkpoint-completed" | "alignment-started" | "txn-opened"; readonly nth: number };
+  | { readonly at: "checkpoint-completed" | "alignment-started" | "txn-opened"; readonly nth: number }
+  /** `delayMs` (0..30) after the nth trigger: while the checkpoint's state is being written. */
+  | { readonly at: "checkpoint-triggered"; readonly nth: number; readonly delayMs: number };
 
 type Dur = { readonly durationMs: number };
 export type RawFault = { readonly moment: RawMoment } & (
   | { readonly f: "crashTm"; readonly tm: number; readonly restartAfterMs: number }
   | { readonly f: "crashJm"; readonly restartAfterMs: number }
+  /** A crash of the checkpoint storage ("storage") or the broker ("broker"): unsynced files and open connections are lost. */
+  | { readonly f: "crashService"; readonly node: "storage" | "broker"; readonly restartAfterMs: number }
   | { readonly f: "failTask"; readonly vertex: number; readonly subtask: number }
   | ({ readonly f: "partition"; readonly shape: "isolateJm" | "zombieTm" | "groups"; readonly tm: number; readonly members: readonly boolean[]; readonly oneWay: boolean } & Dur)
   | ({ readonly f: "clog"; readonly from: number; readonly to: number; readonly bidirectional: boolean } & Dur)
   | ({ readonly f: "slowDisk"; readonly factor: number } & Dur)
   | ({ readonly f: "diskFailures"; readonly writeFailurePercent: number } & Dur)
-  | ({ readonly f: "slowOperator"; readonly vertex: number; readonly factor: number } & Dur)
+  /** `vertex` counts from the first vertex, or from the last (a sink) when `fromEnd`. */
+  | ({ readonly f: "slowOperator"; readonly vertex: number; readonly fromEnd: boolean; readonly factor: number } & Dur)
   | ({ readonly f: "dropRpc"; readonly rpc: "notifyCheckpointComplete" | "acknowledgeCheckpoint" } & Dur)
   | ({ readonly f: "slowBroker"; readonly factor: number } & Dur)
 );
@@ -51,15 +59,29 @@ const RAW_NODES_MAX = 3 + 8;
 
 const durationMs = fc.integer({ min: 50, max: 1000 });
 
+const nthArb = fc.integer({ min: 1, max: 3 });
+const timeMoment = fc.integer({ min: 0, max: 1000 }).map((permille): RawMoment => ({ at: "time", permille }));
+const completedMoment = nthArb.map((nth): RawMoment => ({ at: "checkpoint-completed", nth }));
+const triggeredMoment = fc
+  .record({ nth: nthArb, delayMs: fc.integer({ min: 0, max: 30 }) })
+  .map(({ nth, delayMs }): RawMoment => ({ at: "checkpoint-triggered", nth, delayMs }));
+
+/** Times first (a counterexample shrinks toward an early absolute time), then the trace triggers. */
 const momentArb: fc.Arbitrary<RawMoment> = fc.oneof(
-  { weight: 7, arbitrary: fc.integer({ min: 0, max: 1000 }).map((permille): RawMoment => ({ at: "time", permille })) },
-  {
-    weight: 2,
-    arbitrary: fc.integer({ min: 1, max: 3 }).map((nth): RawMoment => ({ at: "checkpoint-completed", nth })),
-  },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }).map((nth): RawMoment => ({ at: "alignment-started", nth })) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }).map((nth): RawMoment => ({ at: "txn-opened", nth })) },
+  { weight: 7, arbitrary: timeMoment },
+  { weight: 2, arbitrary: completedMoment },
+  { weight: 1, arbitrary: triggeredMoment },
+  { weight: 1, arbitrary: nthArb.map((nth): RawMoment => ({ at: "alignment-started", nth })) },
+  { weight: 1, arbitrary: nthArb.map((nth): RawMoment => ({ at: "txn-opened", nth })) },
 );
+/** JobManager crashes: often while a checkpoint is being written (its state files exist, its metadata not yet). */
+const jmMomentArb: fc.Arbitrary<RawMoment> = fc.oneof(
+  { weight: 3, arbitrary: timeMoment },
+  { weight: 3, arbitrary: triggeredMoment },
+  { weight: 1, arbitrary: completedMoment },
+);
+/** Storage and broker crashes: mostly the moment a checkpoint completes (what it covers must be durable then). */
+const serviceMomentArb: fc.Arbitrary<RawMoment> = fc.oneof({ weight: 1, arbitrary: timeMoment }, { weight: 3, arbitrary: completedMoment });
 
 /** Raw fault of the given kinds (which must not be empty). */
 export function rawFaultArb(kinds: readonly FaultKind[] = ALL_KINDS): fc.Arbitrary<RawFault> {
@@ -75,8 +97,14 @@ export function rawFaultArb(kinds: readonly FaultKind[] = ALL_KINDS): fc.Arbitra
       {
         weight: 2,
         arbitrary: fc
-          .record({ moment: momentArb, restartAfterMs: fc.integer({ min: 50, max: 300 }) })
+          .record({ moment: jmMomentArb, restartAfterMs: fc.integer({ min: 50, max: 300 }) })
           .map((r): RawFault => ({ f: "crashJm", ...r })),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .record({ moment: serviceMomentArb, node: fc.constantFrom("storage" as const, "broker" as const), restartAfterMs: fc.integer({ min: 10, max: 200 }) })
+          .map((r): RawFault => ({ f: "crashService", ...r })),
       },
     ],
     failTask: [
@@ -128,7 +156,7 @@ export function rawFaultArb(kinds: readonly FaultKind[] = ALL_KINDS): fc.Arbitra
       {
         weight: 1,
         arbitrary: fc
-          .record({ moment: momentArb, vertex: idx, factor: fc.integer({ min: 5, max: 200 }), durationMs })
+          .record({ moment: momentArb, vertex: idx, fromEnd: fc.boolean(), factor: fc.integer({ min: 5, max: 200 }), durationMs })
           .map((r): RawFault => ({ f: "slowOperator", ...r })),
       },
     ],
@@ -179,6 +207,7 @@ export function clusterNodes(taskManagers: number): string[] {
 function resolveMoment(m: RawMoment, horizonMs: number): Moment {
   if (m.at === "time") return Math.round((m.permille * horizonMs) / 1000);
   if (m.at === "checkpoint-completed") return { after: m.at, nth: m.nth, delayMs: 0 };
+  if (m.at === "checkpoint-triggered") return { after: m.at, nth: m.nth, delayMs: m.delayMs };
   return { after: m.at, nth: m.nth };
 }
 
@@ -194,6 +223,8 @@ export function resolveFault(r: RawFault, t: FaultTargets): Fault | undefined {
       return { at, fault: "crash", node: tm(r.tm), restartAfterMs: r.restartAfterMs };
     case "crashJm":
       return { at, fault: "crash", node: "jm", restartAfterMs: r.restartAfterMs };
+    case "crashService":
+      return { at, fault: "crash", node: r.node, restartAfterMs: r.restartAfterMs };
     case "failTask": {
       const v = vertex(r.vertex);
       return v === undefined ? undefined : { at, fault: "failTask", vertex: v.id, subtask: r.subtask % v.parallelism };
@@ -226,7 +257,7 @@ export function resolveFault(r: RawFault, t: FaultTargets): Fault | undefined {
     case "diskFailures":
       return { at, fault: "diskFailures", node: "storage", writeFailureProbability: r.writeFailurePercent / 100, durationMs: r.durationMs };
     case "slowOperator": {
-      const v = vertex(r.vertex);
+      const v = r.fromEnd ? t.vertices[t.vertices.length - 1 - (r.vertex % Math.max(1, t.vertices.length))] : vertex(r.vertex);
       return v === undefined ? undefined : { at, fault: "slowOperator", vertex: v.id, factor: r.factor, durationMs: r.durationMs };
     }
     case "dropRpc":
