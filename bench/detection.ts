@@ -7,7 +7,7 @@
  * (reports/bugs/<bug>.json, replayable with `streamsim run`).
  *
  *   npm run bench detection
- *   SEEDS=3 MAX_RUNS=300 SHRINK_RUNS=1000 SHRINK_SECONDS=20 MINIMIZE_RUNS=400 MINIMIZE_SECONDS=20 JOBS=1 BUGS=alignment-skipped,min-pause-ignored npm run bench detection
+ *   SEEDS=3 MAX_RUNS=300 SHRINK_RUNS=500 SHRINK_SECONDS=10 MINIMIZE_RUNS=800 MINIMIZE_SECONDS=25 JOBS=1 BUGS=alignment-skipped,min-pause-ignored npm run bench detection
  *   SUITE=<targeted arbitrary of bench/bugs/targeted.ts> BUGS=state-not-fsynced npm run bench detection
  *   OUT=detection-partial ...   (the name of the files written under reports/bugs/)
  *
@@ -124,10 +124,10 @@ export async function main(): Promise<void> {
   console.log(benchHeader("detection"));
   const seedCount = env("SEEDS", 5);
   const maxRuns = env("MAX_RUNS", 300);
-  const shrinkRuns = env("SHRINK_RUNS", 1000);
-  const shrinkSeconds = env("SHRINK_SECONDS", 20);
-  const minimizeRuns = env("MINIMIZE_RUNS", 400);
-  const minimizeSeconds = env("MINIMIZE_SECONDS", 20);
+  const shrinkRuns = env("SHRINK_RUNS", 500);
+  const shrinkSeconds = env("SHRINK_SECONDS", 10);
+  const minimizeRuns = env("MINIMIZE_RUNS", 800);
+  const minimizeSeconds = env("MINIMIZE_SECONDS", 25);
   const jobs = env("JOBS", 2);
   const suite = process.env["SUITE"] || undefined;
   const only = (process.env["BUGS"] ?? "").split(",").filter((s) => s !== "");

@@ -31,7 +31,7 @@ describe("exactly-once with transactional sinks", () => {
 
   test("EXACTLY_ONCE with a zombie TaskManager (cut off from the JobManager while it still runs its tasks) is exactly-once", () => {
     // Random fault plans almost never leave a zombie whose writes the new attempt must fence.
-    assertScenarioProperty("EXACTLY_ONCE with a zombie TaskManager is exactly-once", zombieArb(), { numRuns: 60, determinism: true });
+    assertScenarioProperty("EXACTLY_ONCE with a zombie TaskManager is exactly-once", zombieArb(), { numRuns: 100, determinism: true });
   });
 
   test("the property has teeth: a generated run whose sink committed one record twice fails it", () => {

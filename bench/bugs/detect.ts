@@ -3,8 +3,8 @@
  * for the control), samples the default property suites' scenarios until the oracle fails one,
  * shrinks it, and prints one JSON line (a DetectionReport) on stdout.
  *
- *   npx tsx bench/bugs/detect.ts --seeds 1,2,3,4,5 [--max-runs 300] [--shrink-runs 1000]
- *       [--shrink-seconds 20] [--minimize-runs 400] [--minimize-seconds 20]
+ *   npx tsx bench/bugs/detect.ts --seeds 1,2,3,4,5 [--max-runs 300] [--shrink-runs 500]
+ *       [--shrink-seconds 10] [--minimize-runs 800] [--minimize-seconds 25]
  *       [--baseline /abs/path/to/unmodified/src/runner/check.ts] [--suite default|<targeted>]
  *
  * Each seed is one fast-check run of the property "every generated scenario passes runAndJudge"
@@ -185,10 +185,10 @@ function arg(args: readonly string[], name: string): string | undefined {
 async function main(args: readonly string[]): Promise<void> {
   const seeds = (arg(args, "--seeds") ?? "1,2,3,4,5").split(",").map(Number);
   const maxRuns = Number(arg(args, "--max-runs") ?? 300);
-  const shrinkRuns = Number(arg(args, "--shrink-runs") ?? 1000);
-  const shrinkSeconds = Number(arg(args, "--shrink-seconds") ?? 20);
-  const minimizeRuns = Number(arg(args, "--minimize-runs") ?? 400);
-  const minimizeSeconds = Number(arg(args, "--minimize-seconds") ?? 20);
+  const shrinkRuns = Number(arg(args, "--shrink-runs") ?? 500);
+  const shrinkSeconds = Number(arg(args, "--shrink-seconds") ?? 10);
+  const minimizeRuns = Number(arg(args, "--minimize-runs") ?? 800);
+  const minimizeSeconds = Number(arg(args, "--minimize-seconds") ?? 25);
   const baselinePath = arg(args, "--baseline");
   const baseline =
     baselinePath === undefined ? undefined : ((await import(new URL(`file://${baselinePath}`).href)) as { runAndJudge: Judge }).runAndJudge;

@@ -2,7 +2,7 @@
  * The default property suites' generators, as the detection benchmark samples them.
  *
  * Every property of the suites that asserts "every generated scenario passes" (keep in sync):
- *   properties/exactly-once.test.ts   EXACTLY_ONCE, 2PC and upsert sinks: normal faults (150 runs), heavy (60); a zombie TaskManager (60)
+ *   properties/exactly-once.test.ts   EXACTLY_ONCE, 2PC and upsert sinks: normal faults (150 runs), heavy (60); a zombie TaskManager (100)
  *   properties/at-least-once.test.ts  AT_LEAST_ONCE, any sink: normal (120), heavy (40); EXACTLY_ONCE with plain sinks (100)
  *   properties/coverage.test.ts       any mode and sink, normal (200); RPC loss, slow operators and storage failures,
  *                                     light (80); a zombie TaskManager (60)
@@ -41,7 +41,7 @@ export const SUITE_OPTIONS: Readonly<Record<Exclude<SuiteName, "zombie" | "exact
 export const SUITE_RUNS: Readonly<Record<SuiteName, number>> = {
   "exactly-once": 150,
   "exactly-once-heavy": 60,
-  "exactly-once-zombie": 60,
+  "exactly-once-zombie": 100,
   "at-least-once": 120,
   "at-least-once-heavy": 40,
   "plain-sink-exactly-once": 100,

@@ -228,7 +228,7 @@ export function rawFaultArb(kinds: readonly FaultKind[] = ALL_KINDS): fc.Arbitra
           .map((r): RawFault => ({ f: "slowOperator", ...r })),
       },
       {
-        weight: 2,
+        weight: 3,
         arbitrary: fc
           .record({ nth: nthArb, factor: fc.integer({ min: 20, max: 200 }), durationMs: fc.integer({ min: 1000, max: 3000 }) })
           .map((r): RawFault => ({ f: "backpressureFailover", moment: { at: "time", permille: 0 }, ...r })),
@@ -258,7 +258,7 @@ export function rawFaultArb(kinds: readonly FaultKind[] = ALL_KINDS): fc.Arbitra
           .map((r): RawFault => ({ f: "slowBroker", ...r })),
       },
       {
-        weight: 2,
+        weight: 3,
         arbitrary: fc
           .record({
             nth: nthArb,
