@@ -408,9 +408,32 @@ function resolveSingle(r: RawFault, t: FaultTargets): Fault | undefined {
   }
 }
 
+/** Most product of the slow-broker factors of one plan (factors multiply where faults overlap): 100 ms a request. */
+export const SLOW_BROKER_PRODUCT_MAX = 2000;
+/** Most product of the slow-operator factors on one vertex. */
+export const SLOW_OPERATOR_PRODUCT_MAX = 200;
+
 export function resolveFaults(raw: readonly RawFault[], t: FaultTargets): FaultPlan {
   const faults: Fault[] = [];
-  for (const r of raw) faults.push(...resolveFault(r, t));
+  // Overlapping slowdowns multiply: two slow brokers of 2000 make one request take 200 s, which no
+  // job outlives. Later slowdowns get what is left of the budget (none left: left out).
+  let broker = 1;
+  const operators = new Map<string, number>();
+  for (const r of raw)
+    for (const f of resolveFault(r, t)) {
+      if (f.fault === "slowBroker") {
+        const factor = Math.min(f.factor, Math.floor(SLOW_BROKER_PRODUCT_MAX / broker));
+        if (factor < 2) continue;
+        broker *= factor;
+        faults.push({ ...f, factor });
+      } else if (f.fault === "slowOperator") {
+        const sofar = operators.get(f.vertex) ?? 1;
+        const factor = Math.min(f.factor, Math.floor(SLOW_OPERATOR_PRODUCT_MAX / sofar));
+        if (factor < 2) continue;
+        operators.set(f.vertex, sofar * factor);
+        faults.push({ ...f, factor });
+      } else faults.push(f);
+    }
   return { faults };
 }
 
