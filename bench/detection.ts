@@ -7,7 +7,7 @@
  * (reports/bugs/<bug>.json, replayable with `streamsim run`).
  *
  *   npm run bench detection
- *   SEEDS=3 MAX_RUNS=300 SHRINK_RUNS=1000 SHRINK_SECONDS=20 JOBS=1 BUGS=alignment-skipped,min-pause-ignored npm run bench detection
+ *   SEEDS=3 MAX_RUNS=300 SHRINK_RUNS=500 SHRINK_SECONDS=10 MINIMIZE_RUNS=800 MINIMIZE_SECONDS=25 JOBS=1 BUGS=alignment-skipped,min-pause-ignored npm run bench detection
  *   SUITE=<targeted arbitrary of bench/bugs/targeted.ts> BUGS=state-not-fsynced npm run bench detection
  *   OUT=detection-partial ...   (the name of the files written under reports/bugs/)
  *
@@ -124,8 +124,10 @@ export async function main(): Promise<void> {
   console.log(benchHeader("detection"));
   const seedCount = env("SEEDS", 5);
   const maxRuns = env("MAX_RUNS", 300);
-  const shrinkRuns = env("SHRINK_RUNS", 1000);
-  const shrinkSeconds = env("SHRINK_SECONDS", 20);
+  const shrinkRuns = env("SHRINK_RUNS", 500);
+  const shrinkSeconds = env("SHRINK_SECONDS", 10);
+  const minimizeRuns = env("MINIMIZE_RUNS", 800);
+  const minimizeSeconds = env("MINIMIZE_SECONDS", 25);
   const jobs = env("JOBS", 2);
   const suite = process.env["SUITE"] || undefined;
   const only = (process.env["BUGS"] ?? "").split(",").filter((s) => s !== "");
@@ -135,7 +137,7 @@ export async function main(): Promise<void> {
   const seeds = Array.from({ length: seedCount }, (_, i) => i + 1);
   console.log(
     `${selected.length} runs of the default suites${suite !== undefined ? ` (targeted: ${suite})` : ""}: ${seedCount} seeds each, at most ${maxRuns} runs per seed, ` +
-      `shrinking bounded by ${shrinkRuns} runs / ${shrinkSeconds} s, ${jobs} at a time`,
+      `shrinking bounded by ${shrinkRuns} runs / ${shrinkSeconds} s, then ${minimizeRuns} runs / ${minimizeSeconds} s, ${jobs} at a time`,
   );
   const t0 = performance.now();
   const outcomes = await runDetection(selected, {
@@ -144,6 +146,8 @@ export async function main(): Promise<void> {
     maxRuns,
     shrinkRuns,
     shrinkSeconds,
+    minimizeRuns,
+    minimizeSeconds,
     jobs,
     childTimeoutMs: 30 * 60_000,
     ...(suite !== undefined ? { suite } : {}),
@@ -203,7 +207,7 @@ export async function main(): Promise<void> {
       );
   }
   const stem = process.env["OUT"] || (suite === undefined ? "detection" : `detection-${suite}`);
-  writeFileSync(path.join(dir, `${stem}.json`), JSON.stringify({ seeds, maxRuns, shrinkRuns, shrinkSeconds, suite: suite ?? "default", bugs: raw }, null, 2) + "\n");
+  writeFileSync(path.join(dir, `${stem}.json`), JSON.stringify({ seeds, maxRuns, shrinkRuns, shrinkSeconds, minimizeRuns, minimizeSeconds, suite: suite ?? "default", bugs: raw }, null, 2) + "\n");
   writeFileSync(path.join(dir, `${stem}.md`), markdown(rows, BUGS, maxRuns) + "\n");
   console.log(`wrote ${path.relative(PROJECT_ROOT, dir)}/${stem}.{json,md} and the shrunk counterexamples`);
 }

@@ -208,8 +208,8 @@ export const BUGS: readonly Bug[] = [
     title: "A successful checkpoint does not reset the count of failed checkpoints.",
     models: "CheckpointFailureManager's continuous-failure counter not reset on success (FLINK-12364 introduced it; FLINK-17351 fixed what it counts): the job fails over on failures that were not consecutive.",
     file: DECIDER,
-    find: "    this.count = 0;",
-    replace: "",
+    find: "    this.lastSucceededId = id;\n    this.count = 0;",
+    replace: "    this.lastSucceededId = id;",
   },
   {
     id: "tolerable-never-checked",

@@ -3,15 +3,17 @@
  * for the control), samples the default property suites' scenarios until the oracle fails one,
  * shrinks it, and prints one JSON line (a DetectionReport) on stdout.
  *
- *   npx tsx bench/bugs/detect.ts --seeds 1,2,3,4,5 [--max-runs 300] [--shrink-runs 1000]
- *       [--shrink-seconds 20] [--baseline /abs/path/to/unmodified/src/runner/check.ts] [--suite default|<targeted>]
+ *   npx tsx bench/bugs/detect.ts --seeds 1,2,3,4,5 [--max-runs 300] [--shrink-runs 500]
+ *       [--shrink-seconds 10] [--minimize-runs 800] [--minimize-seconds 25]
+ *       [--baseline /abs/path/to/unmodified/src/runner/check.ts] [--suite default|<targeted>]
  *
  * Each seed is one fast-check run of the property "every generated scenario passes runAndJudge"
  * (fc.check with that seed): runs to the first failure, wall-clock seconds to it (module loading
  * excluded), then fast-check's own shrinking, bounded by --shrink-runs further executions and
  * --shrink-seconds (after that the property answers "pass", which ends the shrink with the
- * smallest failure so far). An exception thrown by the engine counts as a failure, as it does in
- * the property suites.
+ * smallest failure so far), then a second pass on the concrete scenario (src/gen/minimize.ts:
+ * drop faults, delta-debug the records), bounded by --minimize-runs and --minimize-seconds. An
+ * exception thrown by the engine counts as a failure, as it does in the property suites.
  *
  * With --baseline, a failure counts only if the unmodified engine passes the same scenario (runs
  * are pure functions of the scenario): failures the unmodified engine also has (false positives
@@ -20,6 +22,7 @@
  * property too.
  */
 import fc from "fast-check";
+import { minimizeScenario } from "../../src/gen/minimize.ts";
 import { runAndJudge, type CheckedRun } from "../../src/runner/check.ts";
 import type { Scenario } from "../../src/scenario.ts";
 import { defaultSuitesArb, type SuiteScenario } from "./suites.ts";
@@ -52,6 +55,11 @@ export type SeedResult = {
   readonly shrunkSummary: string | null;
   readonly shrinkRuns: number;
   readonly shrinkSeconds: number;
+  /** Runs of the second pass (minimizeScenario) and its wall-clock seconds. */
+  readonly minimizeRuns: number;
+  readonly minimizeSeconds: number;
+  /** Size after fast-check's shrinking alone, before the second pass. */
+  readonly fastCheckShrunk: ScenarioSize | null;
   /** Sampled runs that failed on the unmodified engine too (not counted as detections). */
   readonly controlFailures: number;
   /** The first control failure's verdict, to report the suites' false positives. */
@@ -87,6 +95,9 @@ export type DetectOptions = {
   readonly maxRuns: number;
   readonly shrinkRuns: number;
   readonly shrinkSeconds: number;
+  /** Budget of the second shrinking pass (0 runs: none). */
+  readonly minimizeRuns: number;
+  readonly minimizeSeconds: number;
   /** runAndJudge of the unmodified engine (differential detection), if any. */
   readonly baseline?: Judge;
 };
@@ -124,6 +135,26 @@ export function detectOne(arb: fc.Arbitrary<SuiteScenario>, seed: number, opts: 
   });
   fc.check(prop, { seed, numRuns: maxRuns });
   const shrinkSeconds = first === undefined ? 0 : (performance.now() - tFail) / 1000;
+  const fastCheckShrunk = smallest === undefined ? null : sizeOf(smallest.scenario);
+  let minimizeRuns = 0;
+  const tMin = performance.now();
+  if (smallest !== undefined && opts.minimizeRuns > 0) {
+    let last: Outcome | undefined;
+    const m = minimizeScenario(
+      smallest.scenario,
+      (c) => {
+        if (performance.now() - tMin > opts.minimizeSeconds * 1000) return "stop";
+        const o = judgeOne(c);
+        if (o.ok || (baseline !== undefined && !judgeOne(c, baseline).ok)) return false;
+        last = o;
+        return true;
+      },
+      { maxAttempts: opts.minimizeRuns },
+    );
+    minimizeRuns = m.attempts;
+    if (m.scenario !== smallest.scenario && last !== undefined) smallest = { scenario: m.scenario, outcome: last };
+  }
+  const minimizeSeconds = (performance.now() - tMin) / 1000;
   return {
     seed,
     detected: first !== undefined,
@@ -137,6 +168,9 @@ export function detectOne(arb: fc.Arbitrary<SuiteScenario>, seed: number, opts: 
     shrunkSummary: smallest?.outcome.summary ?? null,
     shrinkRuns: Math.min(shrinkCalls, shrinkRuns),
     shrinkSeconds,
+    minimizeRuns,
+    minimizeSeconds,
+    fastCheckShrunk,
     controlFailures,
     controlExample,
     shrunkScenario: smallest?.scenario ?? null,
@@ -151,8 +185,10 @@ function arg(args: readonly string[], name: string): string | undefined {
 async function main(args: readonly string[]): Promise<void> {
   const seeds = (arg(args, "--seeds") ?? "1,2,3,4,5").split(",").map(Number);
   const maxRuns = Number(arg(args, "--max-runs") ?? 300);
-  const shrinkRuns = Number(arg(args, "--shrink-runs") ?? 1000);
-  const shrinkSeconds = Number(arg(args, "--shrink-seconds") ?? 20);
+  const shrinkRuns = Number(arg(args, "--shrink-runs") ?? 500);
+  const shrinkSeconds = Number(arg(args, "--shrink-seconds") ?? 10);
+  const minimizeRuns = Number(arg(args, "--minimize-runs") ?? 800);
+  const minimizeSeconds = Number(arg(args, "--minimize-seconds") ?? 25);
   const baselinePath = arg(args, "--baseline");
   const baseline =
     baselinePath === undefined ? undefined : ((await import(new URL(`file://${baselinePath}`).href)) as { runAndJudge: Judge }).runAndJudge;
@@ -163,9 +199,9 @@ async function main(args: readonly string[]): Promise<void> {
   const arb = targeted?.arb() ?? defaultSuitesArb();
   const results: SeedResult[] = [];
   for (const seed of seeds) {
-    const r = detectOne(arb, seed, { maxRuns, shrinkRuns, shrinkSeconds, ...(baseline === undefined ? {} : { baseline }) });
+    const r = detectOne(arb, seed, { maxRuns, shrinkRuns, shrinkSeconds, minimizeRuns, minimizeSeconds, ...(baseline === undefined ? {} : { baseline }) });
     process.stderr.write(
-      `seed ${seed}: ${r.detected ? `failed at run ${r.runsToFailure} (${r.secondsToFailure?.toFixed(1)} s, ${r.firstCheck}), shrunk to ${JSON.stringify(r.shrunk)}` : `not detected in ${r.runs} runs`}\n`,
+      `seed ${seed}: ${r.detected ? `failed at run ${r.runsToFailure} (${r.secondsToFailure?.toFixed(1)} s, ${r.firstCheck}), shrunk to ${JSON.stringify(r.fastCheckShrunk)} then ${JSON.stringify(r.shrunk)} (${r.shrinkRuns}+${r.minimizeRuns} runs, ${(r.shrinkSeconds + r.minimizeSeconds).toFixed(0)} s)` : `not detected in ${r.runs} runs`}\n`,
     );
     results.push(r);
   }

@@ -20,6 +20,9 @@ export type RunnerOptions = {
   readonly maxRuns: number;
   readonly shrinkRuns: number;
   readonly shrinkSeconds: number;
+  /** Budget of detect.ts's second shrinking pass (--minimize-runs, --minimize-seconds). */
+  readonly minimizeRuns: number;
+  readonly minimizeSeconds: number;
   /** Child processes at a time. */
   readonly jobs: number;
   /** Kill a child after this long, in milliseconds. */
@@ -110,6 +113,8 @@ export async function runDetection(bugs: ReadonlyArray<Bug | null>, o: RunnerOpt
       "--max-runs", String(o.maxRuns),
       "--shrink-runs", String(o.shrinkRuns),
       "--shrink-seconds", String(o.shrinkSeconds),
+      "--minimize-runs", String(o.minimizeRuns),
+      "--minimize-seconds", String(o.minimizeSeconds),
       ...(o.suite !== undefined ? ["--suite", o.suite] : []),
     ];
     let next = 0;

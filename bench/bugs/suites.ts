@@ -2,7 +2,7 @@
  * The default property suites' generators, as the detection benchmark samples them.
  *
  * Every property of the suites that asserts "every generated scenario passes" (keep in sync):
- *   properties/exactly-once.test.ts   EXACTLY_ONCE, 2PC and upsert sinks: normal faults (150 runs), heavy (60)
+ *   properties/exactly-once.test.ts   EXACTLY_ONCE, 2PC and upsert sinks: normal faults (150 runs), heavy (60); a zombie TaskManager (100)
  *   properties/at-least-once.test.ts  AT_LEAST_ONCE, any sink: normal (120), heavy (40); EXACTLY_ONCE with plain sinks (100)
  *   properties/coverage.test.ts       any mode and sink, normal (200); RPC loss, slow operators and storage failures,
  *                                     light (80); a zombie TaskManager (60)
@@ -18,6 +18,7 @@ import type { Scenario } from "../../src/scenario.ts";
 export type SuiteName =
   | "exactly-once"
   | "exactly-once-heavy"
+  | "exactly-once-zombie"
   | "at-least-once"
   | "at-least-once-heavy"
   | "plain-sink-exactly-once"
@@ -26,7 +27,7 @@ export type SuiteName =
   | "zombie";
 
 /** scenarioArb options of each default property (the zombie property has its own arbitrary). */
-export const SUITE_OPTIONS: Readonly<Record<Exclude<SuiteName, "zombie">, ScenarioArbOptions>> = {
+export const SUITE_OPTIONS: Readonly<Record<Exclude<SuiteName, "zombie" | "exactly-once-zombie">, ScenarioArbOptions>> = {
   "exactly-once": { mode: "EXACTLY_ONCE", sinkKinds: ["twoPhaseCommit", "upsert"], faults: "normal" },
   "exactly-once-heavy": { mode: "EXACTLY_ONCE", sinkKinds: ["twoPhaseCommit", "upsert"], faults: "heavy" },
   "at-least-once": { mode: "AT_LEAST_ONCE", faults: "normal" },
@@ -40,6 +41,7 @@ export const SUITE_OPTIONS: Readonly<Record<Exclude<SuiteName, "zombie">, Scenar
 export const SUITE_RUNS: Readonly<Record<SuiteName, number>> = {
   "exactly-once": 150,
   "exactly-once-heavy": 60,
+  "exactly-once-zombie": 100,
   "at-least-once": 120,
   "at-least-once-heavy": 40,
   "plain-sink-exactly-once": 100,
@@ -51,7 +53,7 @@ export const SUITE_RUNS: Readonly<Record<SuiteName, number>> = {
 export type SuiteScenario = { readonly suite: SuiteName; readonly scenario: Scenario };
 
 function suiteArb(suite: SuiteName): fc.Arbitrary<Scenario> {
-  return suite === "zombie" ? zombieArb() : boundedScenarioArb(SUITE_OPTIONS[suite]);
+  return suite === "zombie" || suite === "exactly-once-zombie" ? zombieArb() : boundedScenarioArb(SUITE_OPTIONS[suite]);
 }
 
 /** All the default properties, interleaved in proportion to their runs. */

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import type { Fault } from "../faults/plan.ts";
 import { sampleWithSeed, shrunkCounterexample } from "./contract.ts";
 import type { FaultPlanArbOptions } from "./faults.ts";
-import { clusterNodes, faultPlanArb } from "./faults.ts";
+import { clusterNodes, faultPlanArb, SLOW_BROKER_PRODUCT_MAX, SLOW_OPERATOR_PRODUCT_MAX } from "./faults.ts";
 
 const opts: FaultPlanArbOptions = {
   taskManagers: 3,
@@ -20,23 +20,24 @@ describe("faultPlanArb", () => {
     const nodes = clusterNodes(3);
     const parallelism = new Map([["source-0", 2], ["map-1", 4], ["sink-0", 1]]);
     for (const plan of sampleWithSeed(faultPlanArb(opts), 1, 1000)) {
-      expect(plan.faults.length).toBeLessThanOrEqual(5);
+      expect(plan.faults.length).toBeLessThanOrEqual(10); // 5 raw faults, a structured one resolves to two
       for (const f of plan.faults) {
         if (typeof f.at === "number") {
           expect(f.at).toBeGreaterThanOrEqual(0);
           expect(f.at).toBeLessThanOrEqual(2000);
         } else {
-          expect(["checkpoint-completed", "alignment-started", "txn-opened"]).toContain(f.at.after);
+          expect(["checkpoint-triggered", "checkpoint-completed", "alignment-started", "txn-opened"]).toContain(f.at.after);
           expect(f.at.nth).toBeGreaterThanOrEqual(1);
-          expect(f.at.nth).toBeLessThanOrEqual(3);
+          expect(f.at.nth).toBeLessThanOrEqual(f.at.after === "checkpoint-triggered" ? 4 : 3);
+          if (f.at.after === "checkpoint-triggered") expect(f.at.delayMs).toBeLessThanOrEqual(30);
         }
-        if ("durationMs" in f) expect(f.durationMs).toBeGreaterThanOrEqual(50);
-        if ("durationMs" in f) expect(f.durationMs).toBeLessThanOrEqual(1000);
+        if ("durationMs" in f) expect(f.durationMs).toBeGreaterThanOrEqual(f.fault === "diskFailures" ? 5 : 50); // storage hiccups: 5..30 ms
+        if ("durationMs" in f) expect(f.durationMs).toBeLessThanOrEqual(f.fault === "diskFailures" || f.fault === "slowOperator" ? 3000 : f.fault === "slowBroker" ? 2000 : 1000);
         switch (f.fault) {
           case "crash":
             expect(nodes).toContain(f.node);
-            expect(f.restartAfterMs).toBeGreaterThanOrEqual(50);
-            expect(f.restartAfterMs).toBeLessThanOrEqual(f.node === "jm" ? 300 : 500);
+            expect(f.restartAfterMs).toBeGreaterThanOrEqual(10); // 50 for plain TaskManager and JobManager crashes, 10 for storage, broker and the crash of a slow-broker schedule
+            expect(f.restartAfterMs).toBeLessThanOrEqual(f.node === "jm" ? 300 : f.node === "storage" || f.node === "broker" ? 200 : 500);
             break;
           case "failTask":
             expect(f.subtask).toBeLessThan(parallelism.get(f.vertex) as number);
@@ -54,12 +55,12 @@ describe("faultPlanArb", () => {
             break;
           case "diskFailures":
             expect(f.node).toBe("storage");
-            expect(f.writeFailureProbability).toBeGreaterThanOrEqual(0.2);
+            expect(f.writeFailureProbability).toBeGreaterThanOrEqual(0.01); // 0.01..0.08 intermittent, 0.2..1 outages
             expect(f.writeFailureProbability).toBeLessThanOrEqual(1);
             break;
           case "slowOperator":
             expect(parallelism.has(f.vertex)).toBe(true);
-            expect(f.factor).toBeGreaterThanOrEqual(5);
+            expect(f.factor).toBeGreaterThanOrEqual(2); // 5 as drawn, less where an earlier slowdown of the vertex used the budget
             expect(f.factor).toBeLessThanOrEqual(200);
             break;
           case "dropRpc":
@@ -72,13 +73,17 @@ describe("faultPlanArb", () => {
     }
   });
 
-  test("the worst moments and shapes all occur: triggers, jm isolation, zombie TaskManagers, every fault kind", () => {
+  test("the worst moments and shapes all occur: triggers, crashes of every node kind, jm isolation, zombie TaskManagers, slow sinks, every fault kind", () => {
     const seen = new Set<string>();
     for (const plan of sampleWithSeed(faultPlanArb(opts), 2, 1000)) {
       for (const f of plan.faults) {
         seen.add(f.fault);
         if (typeof f.at !== "number") seen.add(`after:${f.at.after}`);
-        if (f.fault === "crash") seen.add(f.node === "jm" ? "crash:jm" : "crash:tm");
+        if (f.fault === "crash") seen.add(f.node.startsWith("tm-") ? "crash:tm" : `crash:${f.node}`);
+        if (f.fault === "crash" && f.node === "jm" && typeof f.at !== "number") seen.add(`crash:jm:after:${f.at.after}`);
+        if (f.fault === "crash" && f.node === "storage" && typeof f.at !== "number") seen.add(`crash:storage:after:${f.at.after}`);
+        if (f.fault === "slowOperator" && f.vertex === "sink-0") seen.add("slowOperator:sink");
+        if (f.fault === "diskFailures" && typeof f.at !== "number" && f.at.after === "checkpoint-triggered") seen.add("storageHiccups");
         if (f.fault === "partition") {
           if (f.a.length === 1 && f.a[0] === "jm" && f.b.join() === "tm-0,tm-1,tm-2") seen.add("partition:isolateJm");
           if (f.a.length === 1 && f.a[0]?.startsWith("tm-") && f.b.join() === "jm") seen.add("partition:zombieTm");
@@ -87,11 +92,28 @@ describe("faultPlanArb", () => {
       }
     }
     const expected = [
-      "crash:jm", "crash:tm", "failTask", "partition", "clog", "slowDisk", "diskFailures", "slowOperator", "dropRpc", "slowBroker",
+      "crash:jm", "crash:tm", "crash:storage", "crash:broker", "crash:jm:after:checkpoint-triggered", "crash:storage:after:checkpoint-completed",
+      "slowOperator:sink", "storageHiccups", "after:checkpoint-triggered", "failTask", "partition", "clog", "slowDisk", "diskFailures", "slowOperator", "dropRpc", "slowBroker",
       "after:checkpoint-completed", "after:alignment-started", "after:txn-opened",
       "partition:isolateJm", "partition:zombieTm", "partition:oneWay",
     ];
     expect(expected.filter((x) => !seen.has(x))).toEqual([]);
+  });
+
+  test("overlapping slowdowns multiply, so a plan's slow-broker factors and each vertex's slow-operator factors stay within a budget", () => {
+    let bigBroker = 0;
+    for (const plan of sampleWithSeed(faultPlanArb({ ...opts, maxFaults: 10 }), 8, 1000)) {
+      let broker = 1;
+      const vertex = new Map<string, number>();
+      for (const f of plan.faults) {
+        if (f.fault === "slowBroker") broker *= f.factor;
+        if (f.fault === "slowOperator") vertex.set(f.vertex, (vertex.get(f.vertex) ?? 1) * f.factor);
+      }
+      expect(broker).toBeLessThanOrEqual(SLOW_BROKER_PRODUCT_MAX);
+      for (const v of vertex.values()) expect(v).toBeLessThanOrEqual(SLOW_OPERATOR_PRODUCT_MAX);
+      if (broker >= 200) bigBroker++;
+    }
+    expect(bigBroker).toBeGreaterThan(0);
   });
 
   test("kinds and maxFaults restrict the plan, and vertex faults are left out when there are no vertices", () => {

@@ -7,3 +7,4 @@ export * from "./inputs.ts";
 export * from "./config.ts";
 export * from "./faults.ts";
 export * from "./scenario.ts";
+export * from "./minimize.ts";

@@ -17,7 +17,7 @@ import { buildInputs, rawInputsArb } from "./inputs.ts";
 import type { PlanArbOptions } from "./plan.ts";
 import { buildPlan, maxParallelism, planDescriptorArb } from "./plan.ts";
 
-/** How many faults a scenario may have: none 0, light 2, normal 5, heavy 10. */
+/** How many raw faults a scenario may have: none 0, light 2, normal 5, heavy 10 (a structured one resolves to two concrete faults). */
 export type FaultIntensity = "none" | "light" | "normal" | "heavy";
 export const FAULTS_BY_INTENSITY: Readonly<Record<FaultIntensity, number>> = { none: 0, light: 2, normal: 5, heavy: 10 };
 

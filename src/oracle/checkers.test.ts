@@ -1,7 +1,10 @@
 import fc from "fast-check";
-import { describe, expect, test } from "vitest";
+import { afterEach, describe, expect, test, vi } from "vitest";
 import type { CheckpointConfigData, JobConfigData } from "../engine/config.ts";
-import { defaultJobConfig } from "../engine/config.ts";
+import { defaultClusterConfig, defaultJobConfig } from "../engine/config.ts";
+import { CheckpointFailureManager } from "../engine/checkpoint/decider.ts";
+import { runAndJudge } from "../runner/check.ts";
+import type { Scenario } from "../scenario.ts";
 import type { FnRef, Inputs, Plan } from "../engine/plan/plan.ts";
 import type { KeyedStateEntry, RunResult, SinkOutput } from "../engine/result.ts";
 import type { FaultPlan } from "../faults/plan.ts";
@@ -364,6 +367,173 @@ describe("checkCheckpointInvariants", () => {
     expect(checkCheckpointInvariants(run({ trace, endTimeMs: 400 }), config({ tolerableFailures: 1 })).ok).toBe(true);
     const failed = [...trace.slice(0, 3), ev(120, "jm", "job-status", { status: "FAILED", attempt: 0 })];
     expect(checkCheckpointInvariants(run({ trace: failed, status: "FAILED", endTimeMs: 120 }), config({ tolerableFailures: 0 })).ok).toBe(true);
+  });
+  describe("the tolerable-failure count, both ways (the checker's own count, as Flink's CheckpointFailureManager keeps it)", () => {
+    const threshold = (tolerable: number, id: number) => `exceeded checkpoint tolerable failure threshold (${tolerable}): checkpoint ${id} expired`;
+    /** Checkpoint 1 fails (counted), 2 completes, 3 fails (counted); then what `after` adds. */
+    const failSucceedFail = (count3: number, after: TraceEvent[] = []): TraceEvent[] => {
+      seq = 0;
+      return [
+        ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }),
+        ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
+        ev(200, "jm", "checkpoint-aborted", { id: 1, attempt: 0, reason: "expired", counted: true }),
+        ev(200, "jm", "checkpoint-failures", { count: 1, tolerable: 1 }),
+        ev(300, "jm", "checkpoint-triggered", { id: 2, attempt: 0 }),
+        ev(350, "jm", "checkpoint-completed", { id: 2, attempt: 0 }),
+        ev(500, "jm", "checkpoint-triggered", { id: 3, attempt: 0 }),
+        ev(600, "jm", "checkpoint-aborted", { id: 3, attempt: 0, reason: "expired", counted: true }),
+        ev(600, "jm", "checkpoint-failures", { count: count3, tolerable: 1 }),
+        ...after,
+      ];
+    };
+    const judgeTrace = (trace: TraceEvent[], tolerableFailures: number, status: RunResult["status"] = "FINISHED") =>
+      checkCheckpointInvariants(run({ trace, status, endTimeMs: trace[trace.length - 1]?.time ?? 0 }), config({ tolerableFailures, timeoutMs: 100 }));
+
+    test("a correct engine passes: a completion resets the count, so one failure after it is tolerated", () => {
+      const r = judgeTrace(failSucceedFail(1, [ev(900, "jm", "job-status", { status: "FINISHED", attempt: 0 })]), 1);
+      expect(r.message).toContain("checkpoint invariants hold");
+    });
+
+    test("injected bug, the counter not reset by a success (tolerable-counter-not-reset): the count and the early failover both fail the check", () => {
+      // What the engine with the bug does: it counts 2 at checkpoint 3 and fails the job over (tolerableFailures 1).
+      const trace = failSucceedFail(2, [
+        ev(600, "jm", "failover", { attempt: 1, reason: threshold(1, 3), restartDelayMs: 0 }),
+        ev(700, "jm", "restore", { checkpointId: 2, attempt: 1 }),
+        ev(900, "jm", "job-status", { status: "FINISHED", attempt: 1 }),
+      ]);
+      const r = judgeTrace(trace, 1);
+      expect(r.ok).toBe(false);
+      expect(r.message).toContain("the JobManager counted 2 checkpoint failures at 600 ms, but 1 counted failure happened since checkpoint 2 completed (3)");
+      const rules = (r.details as { problems: { rule: string }[] }).problems.map((p) => p.rule);
+      expect(rules).toContain("tolerable failures");
+      // Only the failover, with a correct count: still flagged, now by the two-sided rule.
+      const early = judgeTrace(failSucceedFail(1, [ev(600, "jm", "failover", { attempt: 1, reason: threshold(1, 3), restartDelayMs: 0 })]), 1);
+      expect(early.ok).toBe(false);
+      expect(early.message).toContain(
+        "the job failed over at 600 ms for the tolerable-failure threshold, but only 1 counted checkpoint failure since the last completion (3) did not exceed tolerableFailures 1",
+      );
+      // The same when there is no restart strategy and the job ends FAILED.
+      const failed = judgeTrace(failSucceedFail(1, [ev(600, "jm", "job-status", { status: "FAILED", attempt: 0, reason: `${threshold(1, 3)}; no restarts` })]), 1, "FAILED");
+      expect(failed.ok).toBe(false);
+      expect(failed.message).toContain("the job FAILED at 600 ms for the tolerable-failure threshold");
+    });
+
+    test("the count survives a failover for another cause (as in Flink), and is cleared when the threshold fails the job", () => {
+      seq = 0;
+      const trace = [
+        ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }),
+        ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
+        ev(200, "jm", "checkpoint-aborted", { id: 1, attempt: 0, reason: "declined", counted: true }),
+        ev(200, "jm", "checkpoint-failures", { count: 1, tolerable: 1 }),
+        ev(250, "jm", "failover", { attempt: 1, reason: "task failed", restartDelayMs: 0 }),
+        ev(260, "jm", "restore", { checkpointId: null, attempt: 1 }),
+        ev(300, "jm", "checkpoint-triggered", { id: 2, attempt: 1 }),
+        ev(400, "jm", "checkpoint-aborted", { id: 2, attempt: 1, reason: "expired", counted: true }),
+        ev(400, "jm", "checkpoint-failures", { count: 2, tolerable: 1 }),
+        ev(400, "jm", "failover", { attempt: 2, reason: threshold(1, 2), restartDelayMs: 0 }),
+        ev(410, "jm", "restore", { checkpointId: null, attempt: 2 }),
+        ev(500, "jm", "checkpoint-triggered", { id: 3, attempt: 2 }),
+        ev(600, "jm", "checkpoint-aborted", { id: 3, attempt: 2, reason: "expired", counted: true }),
+        ev(600, "jm", "checkpoint-failures", { count: 1, tolerable: 1 }),
+        ev(700, "jm", "checkpoint-triggered", { id: 4, attempt: 2 }),
+        ev(750, "jm", "checkpoint-completed", { id: 4, attempt: 2 }),
+        ev(900, "jm", "job-status", { status: "FINISHED", attempt: 2 }),
+      ];
+      expect(judgeTrace(trace, 1).message).toContain("checkpoint invariants hold");
+      // An engine that reset its count at the first failover would count 1 at checkpoint 2 and not fail.
+      const resetAtFailover = trace
+        .slice(0, 8)
+        .concat([ev(400, "jm", "checkpoint-failures", { count: 1, tolerable: 1 }), ev(900, "jm", "job-status", { status: "FINISHED", attempt: 1 })]);
+      const r = judgeTrace(resetAtFailover, 1);
+      expect(r.ok).toBe(false);
+      expect(r.message).toContain("the JobManager counted 1 checkpoint failure at 400 ms, but 2 counted failures happened since the start (1, 2)");
+      // An engine that kept its count after the threshold failed the job would count 3 at checkpoint 3.
+      const keptAfterThreshold = trace.map((e) => (e.kind === "checkpoint-failures" && e.time === 600 ? { ...e, data: { count: 3, tolerable: 1 } } : e));
+      expect(judgeTrace(keptAfterThreshold, 1).ok).toBe(false);
+    });
+
+    test("a new JobManager starts counting from zero", () => {
+      const trace = failSucceedFail(1).slice(0, 4);
+      seq = trace.length;
+      trace.push(
+        ev(250, "jm", "crash", {}),
+        ev(400, "jm", "jm-recovered", { session: 1, checkpoints: [], nextId: 2 }),
+        ev(500, "jm", "checkpoint-triggered", { id: 2, attempt: 1 }),
+        ev(600, "jm", "checkpoint-aborted", { id: 2, attempt: 1, reason: "expired", counted: true }),
+        ev(600, "jm", "checkpoint-failures", { count: 1, tolerable: 1 }),
+        ev(900, "jm", "job-status", { status: "FINISHED", attempt: 1 }),
+      );
+      expect(judgeTrace(trace, 1).message).toContain("checkpoint invariants hold");
+    });
+
+    describe("on the real engine", () => {
+      afterEach(() => {
+        vi.restoreAllMocks();
+      });
+      /** Storage writes fail twice, with a completed checkpoint between: one failure each time, tolerableFailures 1, no restart. */
+      const scenario: Scenario = {
+        name: "tolerable-failures-between-completions",
+        seed: 6,
+        plan: {
+          nodes: [
+            { id: "events", kind: "source", topic: "events", parallelism: 2, costMsPerRecord: 10, inputs: [] },
+            { id: "sum", kind: "reduce", agg: "sum", field: "value", parallelism: 2, inputs: [{ from: "events", partition: "hash", key: byKey }] },
+            { id: "out", kind: "sink", sink: "twoPhaseCommit", topic: "sums", parallelism: 2, inputs: [{ from: "sum", partition: "forward" }] },
+          ],
+        },
+        inputs: [
+          {
+            topic: "events",
+            partitions: [0, 1].map(() => Array.from({ length: 200 }, (_, i) => ({ value: { key: `k${i % 5}`, value: (i % 3) + 1 }, ts: i * 10 }))),
+          },
+        ],
+        config: {
+          ...defaultJobConfig,
+          checkpoint: { ...defaultJobConfig.checkpoint, intervalMs: 300, timeoutMs: 60_000, minPauseMs: 100, tolerableFailures: 1 },
+          restart: { kind: "none" },
+        },
+        cluster: defaultClusterConfig,
+        faults: {
+          faults: [
+            { fault: "diskFailures", at: 500, node: "storage", writeFailureProbability: 1, durationMs: 300 },
+            { fault: "diskFailures", at: 1400, node: "storage", writeFailureProbability: 1, durationMs: 560 },
+          ],
+        },
+      };
+
+      test("the unmodified engine passes: one failure, a completion, one failure, and the job finishes", () => {
+        const r = runAndJudge(scenario);
+        expect(r.result.trace.filter((e) => e.kind === "checkpoint-failures").map((e) => e.data["count"])).toEqual([1, 1]);
+        expect(r.judgement.verdict).toBe("pass");
+      });
+
+      test("with the success no longer resetting the engine's count (the catalog's tolerable-counter-not-reset), the checker fails the run", () => {
+        const onSuccess = CheckpointFailureManager.prototype.onSuccess;
+        vi.spyOn(CheckpointFailureManager.prototype, "onSuccess").mockImplementation(function (this: CheckpointFailureManager, id: number) {
+          const count = this.failureCount;
+          onSuccess.call(this, id);
+          (this as unknown as { count: number }).count = count;
+        });
+        const r = runAndJudge(scenario);
+        expect(r.result.status).toBe("FAILED");
+        const invariants = r.judgement.results.find((c) => c.check === "checkpointInvariants");
+        expect(invariants?.ok).toBe(false);
+        expect(invariants?.message).toMatch(/^the JobManager counted 2 checkpoint failures at [\d.]+ ms, but 1 counted failure happened since checkpoint 2 completed \(3\)/);
+        const rules = (invariants?.details as { problems: { rule: string }[] }).problems.map((p) => p.rule);
+        expect(rules).toEqual(["failure counting", "tolerable failures"]);
+      });
+    });
+
+    test("the engine's counted flag must follow Flink's rule from the abort reason", () => {
+      const subsumedCounted = failSucceedFail(1).map((e) => (e.kind === "checkpoint-aborted" && e.data["id"] === 3 ? { ...e, data: { ...e.data, reason: "subsumed" } } : e));
+      const r = judgeTrace(subsumedCounted, 5);
+      expect(r.ok).toBe(false);
+      expect(r.message).toContain("checkpoint 3 was aborted at 600 ms (subsumed) and counted as a failure, which Flink does not count");
+      const declinedNotCounted = failSucceedFail(1).map((e) => (e.kind === "checkpoint-aborted" && e.data["id"] === 3 ? { ...e, data: { ...e.data, reason: "declined", counted: false } } : e));
+      const d = judgeTrace(declinedNotCounted, 5);
+      expect(d.ok).toBe(false);
+      expect(d.message).toContain("checkpoint 3 aborted at 600 ms (declined) was not counted as a failure, but Flink counts it");
+    });
   });
 });
 

@@ -451,6 +451,11 @@ export function checkState(ref: Reference, result: RunResult): CheckResult {
 
 type Pending = { readonly id: number; readonly attempt: number; readonly time: number };
 
+/** Abort reasons Flink counts toward the tolerable failure number (the part of the reason before ":"). */
+export const COUNTED_ABORT_REASONS: readonly string[] = ["expired", "declined", "io", "async-snapshot", "finalize-failed"];
+/** How a job failure caused by the tolerable-failure threshold names its reason (Flink's EXCEEDED_CHECKPOINT_TOLERABLE_FAILURE_MESSAGE). */
+export const TOLERABLE_FAILURE_REASON = "exceeded checkpoint tolerable failure threshold";
+
 /**
  * Invariants of the checkpoint protocol over the trace:
  * - checkpoint ids strictly increase over the whole run (across restores), and completions too;
@@ -463,9 +468,16 @@ type Pending = { readonly id: number; readonly attempt: number; readonly time: n
  * - min pause: a trigger comes at least minPauseMs after the previous completion in the attempt;
  * - timeout: no checkpoint completes after trigger + timeoutMs, and a checkpoint still pending
  *   then is aborted as expired by then (within 1 ms);
- * - tolerable failures: once the counted failures since the last completion exceed
- *   tolerableFailures, the job fails (FAILED, or a failover as Flink's failJob does) before it
- *   triggers another checkpoint or finishes.
+ * - tolerable failures, both ways, with the checker's own count (Flink's CheckpointFailureManager,
+ *   from the abort reasons, not the engine's `counted` flag): an abort counts when its reason is
+ *   one Flink counts (COUNTED_ABORT_REASONS), its checkpoint was triggered, is newer than the
+ *   latest completed one and was not counted before. A newer completion resets the count, a job
+ *   failure caused by the threshold resets it (Flink's clearCount before failJob), other failovers
+ *   do not, and a new JobManager starts from zero. The engine's `counted` flag and its
+ *   `checkpoint-failures` count must agree with that count; once it exceeds tolerableFailures the
+ *   job fails (FAILED, or a failover as Flink's failJob does) before it triggers another
+ *   checkpoint or finishes; and a job failure whose reason is the threshold needs the count to
+ *   have exceeded it.
  * Pending checkpoints of an older attempt end at the failover.
  */
 export function checkCheckpointInvariants(result: RunResult, config: JobConfigData): CheckResult {
@@ -480,8 +492,29 @@ export function checkCheckpointInvariants(result: RunResult, config: JobConfigDa
   let latestDone: { id: number; time: number } | null = null;
   const lastCompletionInAttempt = new Map<number, { id: number; time: number }>();
   const committed = new Map<string, { digest: string; time: number }>();
+  /** The checker's own failure count since the last completion, and the ids it counted. */
   const counted = new Set<number>();
   let exceeded: { attempt: number; time: number; count: number } | null = null;
+  const clearCount = (): void => {
+    counted.clear();
+    exceeded = null;
+  };
+  /** A job failure (failover or FAILED) at e, for `reason`: one caused by the threshold needs the count to have exceeded it. */
+  const jobFailed = (e: TraceEvent, reason: string): void => {
+    if (!reason.startsWith(TOLERABLE_FAILURE_REASON)) {
+      exceeded = null; // the job failed anyway; the count goes on (Flink keeps it across failovers)
+      return;
+    }
+    if (exceeded === null)
+      flag(
+        e,
+        "tolerable failures",
+        `the job ${e.kind === "failover" ? "failed over" : "FAILED"} at ${ms(e.time)} for the tolerable-failure threshold, but only ${plural(counted.size, "counted checkpoint failure")} since the last completion${
+          counted.size > 0 ? ` (${[...counted].sort((a, b) => a - b).join(", ")})` : ""
+        } did not exceed tolerableFailures ${cfg.tolerableFailures}`,
+      );
+    clearCount(); // Flink clears the count when it fails the job
+  };
   let attempt = 0;
   let horizon = result.endTimeMs;
 
@@ -504,8 +537,7 @@ export function checkCheckpointInvariants(result: RunResult, config: JobConfigDa
     dropPending(e, newAttempt);
     if (newAttempt > attempt) {
       attempt = newAttempt;
-      counted.clear();
-      exceeded = null; // the job failed over: Flink's failJob clears the failure counter
+      exceeded = null; // the attempt ended: the job did fail
     }
   };
 
@@ -577,8 +609,7 @@ export function checkCheckpointInvariants(result: RunResult, config: JobConfigDa
         for (const p of [...pending.values()]) if (p.attempt === att && p.id < id) pending.delete(p.id); // subsumed
         if (latestDone === null || id > latestDone.id) latestDone = { id, time: e.time };
         lastCompletionInAttempt.set(att, { id, time: e.time });
-        counted.clear();
-        exceeded = null;
+        clearCount();
         break;
       }
       case "checkpoint-aborted": {
@@ -601,15 +632,40 @@ export function checkCheckpointInvariants(result: RunResult, config: JobConfigDa
             flag(e, "timeout", `checkpoint ${id} triggered at ${ms(p.time)} expired at ${ms(e.time)}, before its timeout at ${ms(deadline)}`, { id });
           pending.delete(id);
         }
-        if (expired && !isCounted)
+        const head = (reason.split(":")[0] ?? "").trim();
+        const countable = COUNTED_ABORT_REASONS.includes(head);
+        const ownCounted = countable && triggered.has(id) && (latestDone === null || id > latestDone.id) && !counted.has(id);
+        if (expired && !isCounted && ownCounted)
           flag(e, "failure counting", `checkpoint ${id} expired at ${ms(e.time)} but was not counted as a failure (Flink counts expired checkpoints)`, { id });
-        if (reason.startsWith("subsumed") && isCounted)
-          flag(e, "failure counting", `checkpoint ${id} was subsumed at ${ms(e.time)} but counted as a failure (Flink does not count subsumed checkpoints)`, { id });
-        if (isCounted && (latestDone === null || id > latestDone.id)) {
+        else if (!countable && isCounted)
+          flag(e, "failure counting", `checkpoint ${id} was aborted at ${ms(e.time)} (${reason || "no reason"}) and counted as a failure, which Flink does not count`, { id });
+        else if (isCounted !== ownCounted)
+          flag(
+            e,
+            "failure counting",
+            `checkpoint ${id} aborted at ${ms(e.time)} (${reason || "no reason"}) was ${isCounted ? "" : "not "}counted as a failure, but Flink ${
+              ownCounted ? "counts it" : `does not count it (${!triggered.has(id) ? "never triggered" : counted.has(id) ? "counted before" : `not newer than the latest completed checkpoint ${latestDone?.id ?? ""}`})`
+            }`,
+            { id },
+          );
+        if (ownCounted) {
           counted.add(id);
           if (counted.size > cfg.tolerableFailures && exceeded === null)
             exceeded = { attempt: p?.attempt ?? num(e, "attempt") ?? attempt, time: e.time, count: counted.size };
         }
+        break;
+      }
+      case "checkpoint-failures": {
+        const count = num(e, "count");
+        if (count !== null && count !== counted.size)
+          flag(
+            e,
+            "failure counting",
+            `the JobManager counted ${plural(count, "checkpoint failure")} at ${ms(e.time)}, but ${plural(counted.size, "counted failure")} happened since ${
+              latestDone === null ? "the start" : `checkpoint ${latestDone.id} completed`
+            }${counted.size > 0 ? ` (${[...counted].sort((a, b) => a - b).join(", ")})` : ""}`,
+            { count, expected: counted.size },
+          );
         break;
       }
       case "restore": {
@@ -641,15 +697,17 @@ export function checkCheckpointInvariants(result: RunResult, config: JobConfigDa
         break;
       }
       case "crash": {
-        // The coordinator lives on the JobManager: its pending checkpoints die with it.
-        if (e.node === "jm") dropPending(e, Number.POSITIVE_INFINITY);
+        // The coordinator lives on the JobManager: its pending checkpoints and its failure count die with it.
+        if (e.node === "jm") {
+          dropPending(e, Number.POSITIVE_INFINITY);
+          clearCount();
+        }
         break;
       }
       case "failover": {
         // Every checkpoint pending at a failover belongs to the failing attempt and ends here.
         const att = num(e, "attempt");
-        exceeded = null;
-        counted.clear();
+        jobFailed(e, str(e, "reason") ?? "");
         dropPending(e, Number.POSITIVE_INFINITY);
         if (att !== null) endAttempt(e, att);
         break;
@@ -657,9 +715,9 @@ export function checkCheckpointInvariants(result: RunResult, config: JobConfigDa
       case "job-status": {
         const status = str(e, "status");
         const att = num(e, "attempt");
-        if (exceeded !== null && (status === "FAILED" || status === "RESTARTING" || status === "CANCELED")) {
+        if (status === "FAILED") jobFailed(e, str(e, "reason") ?? "");
+        else if (exceeded !== null && (status === "RESTARTING" || status === "CANCELED")) {
           exceeded = null;
-          counted.clear();
         } else if (exceeded !== null && status === "FINISHED") {
           flag(
             e,

@@ -98,6 +98,16 @@ describe("CheckpointFailureManager", () => {
     expect(m.failureCount).toBe(2);
   });
 
+  test("failing the job for the threshold clears the count, as Flink does before failJob, so the next attempt tolerates as many again", () => {
+    const m = new CheckpointFailureManager(1);
+    m.onFailure(1, "expired");
+    expect(m.onFailure(2, "declined").failJob).toBe(true);
+    m.onJobFailed();
+    expect(m.failureCount).toBe(0);
+    expect(m.onFailure(3, "expired")).toEqual({ counted: true, failJob: false });
+    expect(m.onFailure(4, "expired")).toEqual({ counted: true, failJob: true });
+  });
+
   test("uncounted reasons never fail the job", () => {
     const m = new CheckpointFailureManager(0);
     expect(m.onFailure(1, "subsumed")).toEqual({ counted: false, failJob: false });

@@ -88,6 +88,16 @@ export class CheckpointFailureManager {
     return { counted: true, failJob: this.count > this.tolerable };
   }
 
+  /**
+   * The job fails because the count exceeded the tolerable number: Flink clears the count before
+   * failing the job (CheckpointFailureManager.checkFailureAgainstCounter), so the next attempt
+   * again tolerates `tolerable` failures. Other failovers keep the count.
+   */
+  onJobFailed(): void {
+    this.countedIds.clear();
+    this.count = 0;
+  }
+
   onSuccess(id: number): void {
     if (id <= this.lastSucceededId) return;
     this.lastSucceededId = id;

@@ -573,6 +573,7 @@ export class JobManager {
     this.c.sim.trace.emit("jm", "checkpoint-aborted", { id: p.id, attempt: this.observer.attemptCounter, reason, counted: r.counted });
     if (r.counted) this.c.sim.trace.emit("jm", "checkpoint-failures", { count: this.failures.failureCount, tolerable: this.cfg.tolerableFailures });
     if (r.failJob) {
+      this.failures.onJobFailed();
       this.handleFailure(this.attempt, `exceeded checkpoint tolerable failure threshold (${this.cfg.tolerableFailures}): checkpoint ${p.id} ${reason}`);
       return;
     }

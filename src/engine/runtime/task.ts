@@ -104,7 +104,8 @@ export class Task implements Output {
   private alignment: Alignment | undefined;
   private unalignedCp: Unaligned | undefined;
   /** Unaligned barriers that arrived before the operator was open, in arrival order. */
-  private heldBarriers: Array<{ ch: InputChannel; id: number }> = [];
+  /** Priority barriers that arrived while the operator was opening, with how many buffers were queued ahead of each. */
+  private heldBarriers: Array<{ ch: InputChannel; id: number; queued: number }> = [];
   /** Highest checkpoint id this task has snapshotted or abandoned; older barriers are ignored. */
   private lastBarrierId = 0;
   private stepRecords = 0;
@@ -164,7 +165,7 @@ export class Task implements Output {
       this.opened = true;
       const held = this.heldBarriers;
       this.heldBarriers = [];
-      for (const b of held) if (this.alive) this.onUnalignedBarrier(b.ch, b.id);
+      for (const b of held) if (this.alive) this.onUnalignedBarrier(b.ch, b.id, b.queued);
       this.wake();
     });
   }
@@ -207,7 +208,7 @@ export class Task implements Output {
     if (!this.alive) return;
     if ("ub" in msg) {
       // A priority barrier overtakes queued data, but never an operator that is still opening.
-      if (!this.opened) this.heldBarriers.push({ ch: this.inputs[i] as InputChannel, id: msg.ub });
+      if (!this.opened) this.heldBarriers.push({ ch: this.inputs[i] as InputChannel, id: msg.ub, queued: (this.inputs[i] as InputChannel).buffers.length });
       else this.onUnalignedBarrier(this.inputs[i] as InputChannel, msg.ub);
       return;
     }
@@ -434,8 +435,12 @@ export class Task implements Output {
 
   // ---- unaligned checkpoints ----------------------------------------------------------------
 
-  /** A priority barrier: handled on arrival, overtaking the data queued before it. */
-  private onUnalignedBarrier(ch: InputChannel, id: number): void {
+  /**
+   * A priority barrier: handled on arrival, overtaking the data queued before it. A barrier held
+   * while the operator was opening (`queued` given) overtakes only the `queued` buffers that were
+   * ahead of it when it arrived: data that arrived after it belongs to the next checkpoint.
+   */
+  private onUnalignedBarrier(ch: InputChannel, id: number, queued?: number): void {
     if (id <= this.lastBarrierId && this.unalignedCp?.id !== id) return; // older: ignored
     let u = this.unalignedCp;
     if (u !== undefined && id > u.id) {
@@ -446,6 +451,14 @@ export class Task implements Output {
     if (u === undefined) {
       u = this.startUnaligned(id, true);
       if (u === undefined) return;
+    }
+    if (queued !== undefined && u.waiting.has(ch.index)) {
+      // Nothing is processed while an operator opens: the head buffer is untouched unless it was restored and partly read.
+      const before: Element[] = [];
+      ch.buffers.forEach((b, i) => {
+        if (i < queued) for (let j = i === 0 ? ch.pos : 0; j < b.length; j++) if ((b[j] as Element).k !== BARRIER) before.push(b[j] as Element);
+      });
+      u.input[ch.index] = before;
     }
     if (!u.waiting.delete(ch.index)) return this.fail(`corrupt stream: barrier ${id} twice on channel ${ch.name}`);
     if (u.waiting.size === 0) this.finishUnaligned(u);
