@@ -20,7 +20,7 @@ class ManualPort implements BrokerPort {
   /** Every call, in call order: "<op> <first argument>". */
   readonly calls: string[] = [];
   private readonly queue: Array<{ readonly op: Op; readonly run: () => void }> = [];
-  private readonly faults: Array<{ readonly op: Op; readonly err: BrokerErr }> = [];
+  private readonly faults: Array<{ readonly op: Op; readonly err: BrokerErr | null }> = [];
   closed = 0;
 
   constructor(readonly broker: LogBroker) {}
@@ -28,6 +28,18 @@ class ManualPort implements BrokerPort {
   /** The next call of `op` to be delivered fails with `err` (instead of reaching the broker). */
   failNext(op: Op, code = "ECONNRESET", message = "connection reset"): void {
     this.faults.push({ op, err: { code, message } });
+  }
+
+  /** The next call of `op` to be delivered answers with neither an error nor a result. */
+  emptyNext(op: Op): void {
+    this.faults.push({ op, err: null });
+  }
+
+  /** Deliver the first queued call of `op` ahead of the others. */
+  deliverFirst(op: Op): void {
+    const i = this.queue.findIndex((q) => q.op === op);
+    expect(i).toBeGreaterThanOrEqual(0);
+    (this.queue.splice(i, 1)[0] as { run: () => void }).run();
   }
 
   get queued(): number {
@@ -40,6 +52,12 @@ class ManualPort implements BrokerPort {
     expect(this.queue.length === 0 || n < 1000).toBe(true);
   }
 
+  /** Deliver everything, however many calls that takes (bounded). */
+  deliverAll(): void {
+    for (let i = 0; i < 100_000 && this.queue.length > 0; i++) (this.queue.shift() as { run: () => void }).run();
+    expect(this.queue.length).toBe(0);
+  }
+
   private call<T>(op: Op, arg: string, fn: () => T, cb: (err: BrokerErr | null, res?: T) => void): void {
     this.calls.push(`${op} ${arg}`);
     this.queue.push({
@@ -47,7 +65,7 @@ class ManualPort implements BrokerPort {
       run: () => {
         const f = this.faults.findIndex((x) => x.op === op);
         if (f >= 0) {
-          const { err } = this.faults.splice(f, 1)[0] as { err: BrokerErr };
+          const { err } = this.faults.splice(f, 1)[0] as { err: BrokerErr | null };
           return cb(err);
         }
         let res: T;
@@ -431,6 +449,171 @@ describe("TwoPhaseCommitSink", () => {
     expect(port.calls.filter((c) => c.startsWith("commit"))).toEqual([]);
   });
 
+  test("the state of a checkpoint keeps the transactions pending at its barrier, even once an older checkpoint committed some of them", () => {
+    const port = new ManualPort(newBroker());
+    const { sink } = twoPhase(port);
+    opened(port, sink);
+    put(sink, 1);
+    sink.snapshot(1);
+    port.deliver();
+    put(sink, 2);
+    const snap2 = sink.snapshot(2);
+    port.deliver();
+    sink.notifyCheckpointComplete(1);
+    port.deliver();
+    expect(port.broker.committed("out")).toEqual([1]);
+    expect(state(snap2)).toEqual({
+      pending: [
+        { tid: "out-1-0", k: 0, epoch: 0, txnSeq: 0, checkpointId: 1 },
+        { tid: "out-1-1", k: 1, epoch: 0, txnSeq: 0, checkpointId: 2 },
+      ],
+      nextK: 2,
+    });
+  });
+
+  test("a pending transaction is not committed while its epoch is unknown, even when the commit before it completes first", () => {
+    const port = new ManualPort(newBroker());
+    const { sink, failures } = twoPhase(port);
+    opened(port, sink);
+    sink.snapshot(1); // out-1-1 begins
+    sink.snapshot(2); // out-1-1 pending for 2, epoch unknown; out-1-2 begins
+    sink.notifyCheckpointComplete(2);
+    port.deliverFirst("commit"); // out-1-0's commit completes before out-1-1's epoch is known
+    expect(port.calls.filter((c) => c.startsWith("commit"))).toEqual(["commit out-1-0@0#0/1"]);
+    port.deliver();
+    expect(port.calls.filter((c) => c.startsWith("commit"))).toEqual(["commit out-1-0@0#0/1", "commit out-1-1@0#0/2"]);
+    expect(failures).toEqual([]);
+  });
+
+  test("after a failed write, every later flush reports the first error at once, without waiting for writes still in flight", () => {
+    const port = new ManualPort(newBroker());
+    const { sink } = twoPhase(port);
+    opened(port, sink);
+    port.failNext("write", "ECONNRESET", "first");
+    port.failNext("write", "EPIPE", "second");
+    put(sink, 1);
+    put(sink, 2);
+    put(sink, 3);
+    sink.snapshot(1);
+    const flushed: Array<string | undefined> = [];
+    sink.flush(1, (e) => flushed.push(e));
+    port.deliver(1);
+    expect(flushed).toEqual(["ECONNRESET: first"]);
+    port.deliver();
+    sink.flush(2, (e) => flushed.push(e));
+    expect(flushed).toEqual(["ECONNRESET: first", "ECONNRESET: first"]);
+  });
+
+  test("an answer without a result fails opening, beginning a transaction and the clean-up alike", () => {
+    const a = new ManualPort(newBroker());
+    const s = twoPhase(a).sink;
+    a.emptyNext("initTransactions");
+    expect(opened(a, s)).toEqual(["initTransactions(out-1-0) failed: no result"]);
+
+    const b = new ManualPort(newBroker());
+    const t = twoPhase(b);
+    opened(b, t.sink);
+    b.emptyNext("initTransactions");
+    t.sink.snapshot(1);
+    b.deliver();
+    expect(t.failures).toEqual(["initTransactions(out-1-1) failed: no result"]);
+
+    const c = new ManualPort(newBroker());
+    const u = twoPhase(c);
+    opened(c, u.sink);
+    u.sink.endOfInput();
+    u.sink.snapshot(1);
+    u.sink.notifyCheckpointComplete(1);
+    c.deliver(1);
+    c.emptyNext("initTransactions");
+    c.deliver();
+    expect(u.failures).toEqual(["initTransactions(out-1-1) failed: no result"]);
+    expect(u.sink.isFinished()).toBe(false);
+  });
+
+  test("the lingering-id probes give up after 10000 used ids, when opening and when cleaning up", () => {
+    const broker = newBroker();
+    for (let k = 0; k <= 10_002; k++) broker.initTransactions(`out-1-${k}`);
+    const a = new ManualPort(broker);
+    const s = twoPhase(a).sink;
+    const results: Array<string | undefined> = [];
+    s.open((e) => results.push(e));
+    a.deliverAll();
+    expect(results).toEqual(["could not find an unused transactional id after 10000 probes"]);
+    expect(a.calls.length).toBe(10_001);
+
+    const broker2 = newBroker();
+    for (let k = 1; k <= 10_003; k++) broker2.initTransactions(`out-1-${k}`);
+    const b = new ManualPort(broker2);
+    const u = twoPhase(b);
+    opened(b, u.sink);
+    u.sink.endOfInput();
+    u.sink.snapshot(1);
+    u.sink.notifyCheckpointComplete(1);
+    b.deliverAll();
+    expect(u.failures).toEqual(["could not find an unused transactional id after 10000 probes"]);
+    expect(b.calls.length).toBe(2 + 10_001);
+  });
+
+  test("the clean-up waits until the input ended, nothing is pending and no transaction is open", () => {
+    const port = new ManualPort(newBroker());
+    const { sink } = twoPhase(port);
+    opened(port, sink);
+    put(sink, 1);
+    sink.snapshot(1); // out-1-0 pending for 1, out-1-1 begins
+    put(sink, 2);
+    sink.endOfInput(); // out-1-1 still open
+    sink.notifyCheckpointComplete(1);
+    port.deliver();
+    const probes = (): string[] => port.calls.filter((c) => c.startsWith("initTransactions") && !["initTransactions out-1-0", "initTransactions out-1-1"].includes(c));
+    expect(probes()).toEqual([]);
+    sink.snapshot(2);
+    sink.snapshot(3); // nothing new pending
+    put(sink); // nothing to write
+    sink.notifyCheckpointComplete(1);
+    port.deliver();
+    expect(probes()).toEqual([]);
+    sink.notifyCheckpointComplete(3);
+    port.deliver();
+    expect(probes()).toEqual(["initTransactions out-1-2"]);
+    expect(sink.isFinished()).toBe(true);
+    // A record arriving after the end keeps the sink from finishing.
+    sink.processRecord(9, 9);
+    expect(sink.isFinished()).toBe(false);
+  });
+
+  test("with a restored pending transaction for an older checkpoint and one for a newer, the clean-up waits for both", () => {
+    const port = new ManualPort(newBroker());
+    const { sink } = twoPhase(port);
+    opened(port, sink);
+    put(sink, 1);
+    sink.snapshot(1);
+    put(sink, 2);
+    sink.endOfInput();
+    sink.snapshot(2); // out-1-0 for 1, out-1-1 for 2
+    port.deliver();
+    sink.notifyCheckpointComplete(1);
+    port.deliver();
+    expect(port.calls.filter((c) => c === "initTransactions out-1-2")).toEqual([]);
+    sink.notifyCheckpointComplete(2);
+    port.deliver();
+    expect(port.calls.filter((c) => c === "initTransactions out-1-2")).toEqual(["initTransactions out-1-2"]);
+  });
+
+  test("a sink whose task registered no idle callback still commits and finishes", () => {
+    const port = new ManualPort(newBroker());
+    const sink = new TwoPhaseCommitSink(sinkNode(), 1, port, () => {}, true);
+    sink.open(() => {});
+    port.deliver();
+    put(sink, 1);
+    sink.endOfInput();
+    sink.snapshot(1);
+    sink.notifyCheckpointComplete(1);
+    port.deliver();
+    expect(port.broker.committed("out")).toEqual([1]);
+    expect(sink.isFinished()).toBe(true);
+  });
+
   test("close closes the broker connection", () => {
     const port = new ManualPort(newBroker());
     twoPhase(port).sink.close();
@@ -606,6 +789,8 @@ describe("SourceOperator", () => {
     const { host, src } = source(port, { subtask: 1, node: { parallelism: 2 }, restore: { offsets: [[1, 3]] } });
     drain(port, host, src);
     expect(host.emitted).toEqual([[{ p: 1, i: 3 }, 30]]);
+    // Subtask 1 of 2 over 3 partitions owns partition 1 only.
+    expect(src.snapshot(1)).toEqual({ offsets: [[1, 4]] });
     const port2 = loaded([3, 0, 2]);
     const s2 = source(port2, { restore: { offsets: [[2, 1]] } });
     drain(port2, s2.host, s2.src);
@@ -748,6 +933,51 @@ describe("SourceOperator", () => {
     host.wakes[0]?.fn();
     drain(port, host, src);
     expect(host.emitted.map(([v]) => v)).toEqual([{ p: 0, i: 0 }, { p: 0, i: 1 }, { p: 0, i: 2 }]);
+    expect(host.fed).toEqual([{ k: END }]);
+  });
+
+  test("an answer without end offsets or without records is handled: the open fails, an empty fetch is retried", () => {
+    const port = loaded([1, 0, 0]);
+    port.emptyNext("endOffsets");
+    const a = source(port);
+    port.deliver();
+    expect(a.opened).toEqual(["source in: no end offsets"]);
+    const port2 = loaded([1, 0, 0]);
+    const b = source(port2);
+    port2.deliver(1);
+    port2.emptyNext("fetch");
+    drain(port2, b.host, b.src);
+    expect(port2.calls).toEqual(["endOffsets in", "fetch in/0@0+1", "fetch in/0@0+1"]);
+    expect(b.host.emitted).toEqual([[{ p: 0, i: 0 }, 0]]);
+  });
+
+  test("with event-time pacing over two partitions, the source wakes at the earliest arrival, once, and again for the next", () => {
+    const port = loaded([2, 0, 2], (p, i) => (p === 0 ? [0, 50] : [0, 40])[i] ?? 0);
+    const { host, src } = source(port, { pacing: "eventTime", fetchMax: 5 });
+    for (let i = 0; i < 6; i++) {
+      port.deliver();
+      host.process(src);
+    }
+    expect(host.emitted.map(([v]) => v)).toEqual([{ p: 0, i: 0 }, { p: 2, i: 0 }]);
+    expect(host.wakes.map((w) => w.at)).toEqual([40]);
+    src.idle();
+    expect(host.wakes.map((w) => w.at)).toEqual([40]);
+    host.time = 40;
+    host.wakes[0]?.fn();
+    for (let i = 0; i < 6; i++) {
+      port.deliver();
+      host.process(src);
+    }
+    expect(host.emitted.map(([v]) => v)).toEqual([{ p: 0, i: 0 }, { p: 2, i: 0 }, { p: 2, i: 1 }]);
+    expect(host.wakes.map((w) => w.at)).toEqual([40, 50]);
+    // A stale wake-up (for an earlier time) does not cancel the pending one.
+    host.wakes[0]?.fn();
+    src.idle();
+    expect(host.wakes.map((w) => w.at)).toEqual([40, 50]);
+    host.time = 50;
+    host.wakes[1]?.fn();
+    drain(port, host, src);
+    expect(host.emitted.length).toBe(4);
     expect(host.fed).toEqual([{ k: END }]);
   });
 
