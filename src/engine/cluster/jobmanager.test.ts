@@ -78,6 +78,7 @@ describe("checkpoint ids and the JobManager's failover", () => {
     expect(lost?.failureReason).toBe("jobmanager-lost: the JobManager crashed while it was pending");
     expect(r.checkpoints.filter((c) => c.status === "IN_PROGRESS")).toEqual([]);
     expect(r.restores).toEqual([{ timeMs: expect.any(Number), checkpointId: 2, attempt: 1 }]);
+    expect(data(r, "restore")).toEqual([{ checkpointId: 2, attempt: 1 }]);
     // The new leader runs a new attempt: RESTARTING, then RUNNING with attempt 1.
     expect(data(r, "job-status").map((d) => (d as { status: string; attempt: number }).status)).toEqual(["RUNNING", "RESTARTING", "RUNNING", "FINISHED"]);
     exactlyTheInput(r, records);
@@ -255,6 +256,27 @@ describe("TaskManagers and slots", () => {
     exactlyTheInput(r, records);
   });
 
+  test("a task failure fails over once, and the restart waits until every TaskManager confirmed the cancellation: a cut-off one holds it until the partition heals", () => {
+    const failTask: Fault = { at: { after: "checkpoint-completed", nth: 2 }, fault: "failTask", vertex: "work", subtask: 0 };
+    const plain = run({ parallelism: 2, cluster: { slotsPerTaskManager: 1 }, faults: [failTask] }).r;
+    expect(data(plain, "failover")).toEqual([{ attempt: 1, reason: "work#0 failed: injected failure", restartDelayMs: 10 }]);
+    const quick = (events(plain, "restore")[0]?.time ?? 0) - (events(plain, "failover")[0]?.time ?? 0);
+    expect(quick).toBeLessThan(20);
+    for (const [a, b] of [
+      ["tm-1", "jm"],
+      ["jm", "tm-1"],
+    ] as const) {
+      const { r, records } = run({ parallelism: 2, cluster: { slotsPerTaskManager: 1 }, faults: [failTask, { ...failTask, fault: "partition", a: [a], b: [b], oneWay: true, durationMs: 40 }] });
+      expect(events(r, "failover").length).toBe(1);
+      expect(events(r, "tm-lost")).toEqual([]);
+      const healed = events(r, "fault-end")[0]?.time ?? Infinity;
+      expect(events(r, "restore")[0]?.time).toBeGreaterThan(healed);
+      expect(r.restores.map((x) => x.checkpointId)).toEqual([2]);
+      expect(r.status).toBe("FINISHED");
+      exactlyTheInput(r, records);
+    }
+  });
+
   test("without enough slots for 10 heartbeat timeouts the job fails with NoResourceAvailable once the restarts are used up", () => {
     const { r } = run({
       parallelism: 2,
@@ -264,6 +286,8 @@ describe("TaskManagers and slots", () => {
     });
     expect(r.status).toBe("FAILED");
     expect(r.failureReason).toBe("not enough task slots (NoResourceAvailable); fixed-delay restart attempts exhausted (1)");
+    expect(data(r, "job-status").at(-1)).toEqual({ status: "FAILED", attempt: 1, reason: "not enough task slots (NoResourceAvailable); fixed-delay restart attempts exhausted (1)" });
+    expect(data(r, "failover")).toEqual([{ attempt: 1, reason: "TaskManager tm-1 lost (no heartbeat for 60 ms)", restartDelayMs: 10 }]);
     const noRes = events(r, "no-resources");
     expect(noRes.map((e) => e.data)).toEqual([{ need: 2 }]);
     const failover = events(r, "failover")[0];
