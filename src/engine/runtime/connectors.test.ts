@@ -200,6 +200,21 @@ describe("TwoPhaseCommitSink", () => {
     expect(failures).toEqual([]);
   });
 
+  test("a flush waits for the epochs of every transaction pending at its barrier, one arriving at a time", () => {
+    const port = new ManualPort(newBroker());
+    const { sink } = twoPhase(port);
+    opened(port, sink);
+    sink.snapshot(1); // out-1-1 begins
+    sink.snapshot(2); // out-1-2 begins
+    sink.snapshot(3); // out-1-1 and out-1-2 pending, both epochs unknown
+    const flushed: Array<string | undefined> = [];
+    sink.flush(3, (e) => flushed.push(e));
+    port.deliver(1);
+    expect(flushed).toEqual([]);
+    port.deliver(1);
+    expect(flushed).toEqual([undefined]);
+  });
+
   test("a flush waits for every write issued before the barrier, and a second flush of the same step too", () => {
     const port = new ManualPort(newBroker());
     const { sink } = twoPhase(port);
@@ -749,7 +764,10 @@ describe("SourceOperator", () => {
 
   function source(port: ManualPort, o: { node?: Partial<SourceNode>; subtask?: number; fetchMax?: number; pacing?: "none" | "eventTime"; restore?: JsonValue } = {}) {
     const host = new Host();
-    const src = new SourceOperator(srcNode(o.node), o.subtask ?? 0, port, host, o.fetchMax ?? 2, o.pacing ?? "none");
+    const src =
+      o.pacing === undefined
+        ? new SourceOperator(srcNode(o.node), o.subtask ?? 0, port, host, o.fetchMax ?? 2)
+        : new SourceOperator(srcNode(o.node), o.subtask ?? 0, port, host, o.fetchMax ?? 2, o.pacing);
     if (o.restore !== undefined) src.restore(o.restore);
     const opened: Array<string | undefined> = [];
     src.open((e) => opened.push(e));
