@@ -22,7 +22,7 @@ export default {
   // Mutants in code that runs when a module loads would need every test: left out (reported as ignored).
   ignoreStatic: true,
   concurrency: 2,
-  timeoutMS: 5_000,
+  timeoutMS: 10_000,
   timeoutFactor: 2,
   ignorePatterns: ["reports", "scratch", "docs", "bin", "coverage", ".stryker-tmp"],
   reporters: ["clear-text", "progress", "html", "json"],
