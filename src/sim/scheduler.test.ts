@@ -293,3 +293,93 @@ describe("Scheduler bounds", () => {
     expect(() => new Scheduler({ maxTimeMs: -1 })).toThrow(/scheduler\.maxTimeMs/);
   });
 });
+
+describe("Scheduler.tail", () => {
+  /** A random program of events that schedule more events, with `tail` or `schedule(0)` at their ends. */
+  function program(useTail: boolean): { log: string[]; events: number; pending: number } {
+    const s = new Scheduler();
+    const owner = s.addNode("n");
+    const log: string[] = [];
+    let k = 0;
+    const step = (name: string, depth: number): void => {
+      log.push(`${name}@${s.now}`);
+      if (depth >= 4) return;
+      // Some children due now, some later; the last action is a zero-delay follow-up.
+      if (k++ % 3 === 0) s.schedule(0, () => step(`${name}.now`, depth + 1));
+      if (k % 2 === 0) s.schedule(1, () => step(`${name}.later`, depth + 1), owner);
+      const next = (): void => step(`${name}.next`, depth + 1);
+      if (useTail) s.tail(next, owner);
+      else s.schedule(0, next, owner);
+    };
+    for (let i = 0; i < 5; i++) s.schedule(i % 2, () => step(`r${i}`, 0));
+    const out = s.run();
+    return { log, events: out.events, pending: s.pendingCount };
+  }
+
+  test("tail gives the same events, order, clock and event count as a zero-delay schedule", () => {
+    const viaSchedule = program(false);
+    const viaTail = program(true);
+    expect(viaTail.log).toEqual(viaSchedule.log);
+    expect(viaTail.events).toBe(viaSchedule.events);
+    expect(viaTail.log.length).toBeGreaterThan(20);
+  });
+
+  test("tail runs the event inline when nothing else is due now, and queues it otherwise", () => {
+    const s = new Scheduler();
+    const log: string[] = [];
+    s.schedule(1, () => {
+      s.tail(() => log.push("inline"));
+      log.push("after-tail");
+    });
+    s.schedule(2, () => {
+      s.schedule(0, () => log.push("due-now"));
+      s.tail(() => log.push("queued"));
+      log.push("after-tail-2");
+    });
+    expect(s.run().events).toBe(5);
+    expect(log).toEqual(["inline", "after-tail", "after-tail-2", "due-now", "queued"]);
+  });
+
+  test("tail outside run only queues the event", () => {
+    const s = new Scheduler();
+    const log: string[] = [];
+    s.tail(() => log.push("x"));
+    expect(log).toEqual([]);
+    expect(s.pendingCount).toBe(1);
+    expect(s.step()).toBe(true);
+    expect(log).toEqual(["x"]);
+  });
+
+  test("tail of a dead owner does nothing", () => {
+    const s = new Scheduler();
+    const n = s.addNode("n");
+    const log: string[] = [];
+    s.schedule(1, () => {
+      s.crash("n");
+      s.tail(() => log.push("x"), n);
+    });
+    expect(s.run().events).toBe(1);
+    expect(log).toEqual([]);
+  });
+
+  test("tail queues the event when run's predicate already holds, so run stops before it", () => {
+    const s = new Scheduler();
+    let done = false;
+    const log: string[] = [];
+    s.schedule(1, () => {
+      done = true;
+      s.tail(() => log.push("x"));
+    });
+    expect(s.run({ until: () => done })).toEqual({ reason: "predicate", timeMs: 1, events: 1 });
+    expect(log).toEqual([]);
+    expect(s.pendingCount).toBe(1);
+  });
+
+  test("tail respects maxEvents like a queued event", () => {
+    const s = new Scheduler({ maxEvents: 3 });
+    const loop = (): void => s.tail(loop);
+    s.schedule(1, loop);
+    expect(boundOf(() => s.run()).bound).toBe("maxEvents");
+    expect(s.eventCount).toBe(3);
+  });
+});

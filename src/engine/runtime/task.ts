@@ -202,30 +202,35 @@ export class Task implements Output {
 
   // ---- channel plumbing (called by the TaskManager when connections are made) ---------------
 
-  /** A message from a producer arrived on input channel `i`. */
+  /** A message from a producer arrived on input channel `i` (a network delivery: the last action of its event). */
   onInputMessage(i: number, msg: ChannelMessage): void {
-    if (!this.alive) return;
+    if (this.receive(i, msg)) this.wakeTail();
+  }
+
+  /** Takes in a message; true when the mailbox has new input to process. */
+  private receive(i: number, msg: ChannelMessage): boolean {
+    if (!this.alive) return false;
     if ("ub" in msg) {
       // A priority barrier overtakes queued data, but never an operator that is still opening.
       if (!this.opened) this.heldBarriers.push({ ch: this.inputs[i] as InputChannel, id: msg.ub });
       else this.onUnalignedBarrier(this.inputs[i] as InputChannel, msg.ub);
-      return;
+      return false;
     }
-    if (!("b" in msg)) return;
+    if (!("b" in msg)) return false;
     (this.inputs[i] as InputChannel).buffers.push(msg.b);
     // Data arriving before this channel's barrier of a pending unaligned checkpoint belongs to it.
     const u = this.unalignedCp;
     if (u !== undefined && u.waiting.has(i)) for (const e of msg.b) if (e.k !== BARRIER) (u.input[i] as Element[]).push(e);
-    this.wake();
+    return true;
   }
 
-  /** A credit arrived from the consumer of output channel (o, c). */
+  /** A credit arrived from the consumer of output channel (o, c) (a network delivery: the last action of its event). */
   onCredit(o: number, c: number, msg: ChannelMessage): void {
     if (!this.alive || !("credit" in msg)) return;
     const ch = (this.outputChannels[o] as OutputChannel[])[c] as OutputChannel;
     ch.credits += msg.credit;
     ch.pump();
-    this.wake();
+    this.wakeTail();
   }
 
   // ---- mailbox ----------------------------------------------------------------------------
@@ -237,18 +242,36 @@ export class Task implements Output {
     this.wake();
   }
 
+  /** Run the mailbox loop in a new event now (after the events already due now). */
   private wake(): void {
     if (this.scheduled || this.busy || !this.alive) return;
     this.scheduled = true;
-    this.opts.sim.scheduler.schedule(0, () => {
-      this.scheduled = false;
-      this.loop();
-    }, this.opts.tm);
+    this.opts.sim.scheduler.schedule(0, this.wakeEvent, this.opts.tm);
   }
+
+  /** `wake`, as the last action of the current event (see Scheduler.tail). */
+  private wakeTail(): void {
+    if (this.scheduled || this.busy || !this.alive) return;
+    this.scheduled = true;
+    this.opts.sim.scheduler.tail(this.wakeEvent, this.opts.tm);
+  }
+
+  private readonly wakeEvent = (): void => {
+    this.scheduled = false;
+    this.loop();
+  };
+
+  /** The end of a step: the task is free again, its outputs go to the channels. */
+  private readonly stepEndEvent = (): void => {
+    this.busy = false;
+    if (!this.alive) return;
+    this.flushOutputs();
+    this.wakeTail();
+  };
 
   /** Feed elements into input channel 0 (a source's fetched records). */
   feed(elements: Element[]): void {
-    this.onInputMessage(0, { b: elements });
+    if (this.receive(0, { b: elements })) this.wake();
   }
 
   now(): number {
@@ -257,7 +280,15 @@ export class Task implements Output {
 
   /** Run `fn` in the task's thread at `timeMs` (or now, if that has passed), unless the task died. */
   wakeAt(timeMs: number, fn: () => void): void {
-    this.opts.sim.scheduler.at(Math.max(timeMs, this.opts.sim.now), () => this.enqueue(fn), this.opts.tm);
+    this.opts.sim.scheduler.at(
+      Math.max(timeMs, this.opts.sim.now),
+      () => {
+        if (!this.alive) return;
+        this.mailbox.push(fn);
+        this.wakeTail();
+      },
+      this.opts.tm,
+    );
   }
 
   hasPendingInput(): boolean {
@@ -289,12 +320,7 @@ export class Task implements Output {
     this.operator.afterStep?.();
     const cost = this.stepRecords * this.opts.costMsPerRecord * this.opts.slowFactor();
     this.busy = true;
-    this.opts.sim.scheduler.schedule(cost, () => {
-      this.busy = false;
-      if (!this.alive) return;
-      this.flushOutputs();
-      this.wake();
-    }, this.opts.tm);
+    this.opts.sim.scheduler.schedule(cost, this.stepEndEvent, this.opts.tm);
   }
 
   /** Process elements of one input buffer (round robin over unblocked channels). */
