@@ -47,7 +47,12 @@ export class BrokerError extends Error {
     readonly code: BrokerErrorCode,
     message: string,
   ) {
+    // No stack trace: a simulated error is a value (thrown and caught inside the broker, or handed
+    // to a callback), often on a hot path, and the message says what failed.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: ${message}`);
+    Error.stackTraceLimit = limit;
   }
 }
 

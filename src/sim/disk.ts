@@ -151,7 +151,12 @@ export class DiskError extends Error {
     readonly op: DiskOp,
     readonly path: string,
   ) {
+    // No stack trace: a simulated error is a value the simulation hands to a callback (often on a
+    // hot path), and the message names the operation and path.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: ${errorText[code]}, ${op} '${path}'`);
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -247,8 +252,8 @@ const MIRROR_LOG_MAX = 4096;
 export class SimDisk {
   readonly options: DiskOptions;
   private faultKnobs: DiskFaults;
-  /** The memfs mirror of the current view, as of the effects applied so far (see `mirror`). */
-  private volume = newVolume();
+  /** The memfs mirror of the current view, as of the effects applied so far; created on first inspection (see `mirror`). */
+  private volume: Volume | undefined;
   /** Effects on the current view not yet applied to the memfs mirror, oldest first. */
   private mirrorLog: Array<(v: Volume) => void> = [];
   private root: DirNode;
@@ -582,8 +587,9 @@ export class SimDisk {
   private mirror(): Volume {
     const log = this.mirrorLog;
     this.mirrorLog = [];
-    for (const effect of log) effect(this.volume);
-    return this.volume;
+    const volume = (this.volume ??= newVolume());
+    for (const effect of log) effect(volume);
+    return volume;
   }
 
   // ---- path resolution in the current view ----------------------------------------------------
@@ -739,7 +745,7 @@ export class SimDisk {
     }
 
     // 4. Rebuild the current view.
-    this.volume = newVolume();
+    this.volume = undefined;
     this.mirrorLog = [];
     this.currentBytes = 0;
     for (const { dir, path } of dirs) {

@@ -79,7 +79,11 @@ export class NetError extends Error {
     readonly code: NetErrorCode,
     message: string,
   ) {
+    // No stack trace: a simulated error is a value handed to a callback, and the message says what broke.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: ${message}`);
+    Error.stackTraceLimit = limit;
   }
 }
 

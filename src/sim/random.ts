@@ -26,13 +26,17 @@ type AleaPrng = seedrandom.PRNG & { state(): object };
 
 export class Random {
   readonly path: string;
-  private readonly prng: AleaPrng;
+  /** A forked stream's generator is created on first use: seeding alea hashes the path, and many forks never draw. */
+  private generator: AleaPrng | undefined;
 
   private constructor(path: string, state?: object) {
     this.path = path;
-    this.prng = (state === undefined
-      ? seedrandom.alea(path, { state: true })
-      : seedrandom.alea("", { state: state as never })) as AleaPrng;
+    if (state !== undefined) this.generator = seedrandom.alea("", { state: state as never }) as AleaPrng;
+  }
+
+  private get prng(): AleaPrng {
+    if (this.generator === undefined) this.generator = seedrandom.alea(this.path, { state: true }) as AleaPrng;
+    return this.generator;
   }
 
   /** The root stream of a run. */
