@@ -30,12 +30,9 @@ type StorageRequest =
 type Step = (next: (err: RpcError | null) => void) => void;
 
 /** Run disk steps in order, stopping at the first error. */
-function sequence(steps: Step[], done: (err: RpcError | null) => void): void {
-  const go = (i: number): void => {
-    if (i >= steps.length) return done(null);
-    (steps[i] as Step)((err) => (err ? done(err) : go(i + 1)));
-  };
-  go(0);
+function sequence(steps: Step[], done: (err: RpcError | null) => void, from = 0): void {
+  if (from >= steps.length) return done(null);
+  (steps[from] as Step)((err) => (err ? done(err) : sequence(steps, done, from + 1)));
 }
 
 const diskErr = (e: { code: string; message: string } | null): RpcError | null =>

@@ -528,14 +528,14 @@ export class AtLeastOnceSink implements Operator {
     const recs = this.batch;
     this.batch = [];
     this.writes.issue();
-    const cb = (err: BrokerErr | null): void => {
-      this.writes.complete(err);
-      if (err) this.fail(`sink ${this.node.id} write failed: ${errText(err)}`);
-    };
     if (this.upsertKey !== undefined) {
       const key = this.upsertKey;
-      this.broker.upsert(this.node.topic, recs.map((r) => ({ key: key(r.value), value: r.value })), cb);
-    } else this.broker.append(this.node.topic, this.subtask, recs, cb);
+      this.broker.upsert(this.node.topic, recs.map((r) => ({ key: key(r.value), value: r.value })), (err) => this.written(err));
+    } else this.broker.append(this.node.topic, this.subtask, recs, (err) => this.written(err));
+  }
+  private written(err: BrokerErr | null): void {
+    this.writes.complete(err);
+    if (err) this.fail(`sink ${this.node.id} write failed: ${errText(err)}`);
   }
   processWatermark(): void {}
   endOfInput(): void {

@@ -118,6 +118,17 @@ export class Task implements Output {
   private readonly name: string;
 
   constructor(readonly opts: TaskOptions) {
+    // Assigned here rather than as field initializers: tsx names those with a `__name` call per task.
+    this.wakeEvent = () => {
+      this.scheduled = false;
+      this.loop();
+    };
+    this.stepEndEvent = () => {
+      this.busy = false;
+      if (!this.alive) return;
+      this.flushOutputs();
+      this.wakeTail();
+    };
     this.name = subtaskName(opts.ref);
     for (let i = 0; i < opts.inputCount; i++) this.inputs.push(new InputChannel(i, `${this.name}/in${i}`));
     opts.outputs.forEach((o, oi) => {
@@ -256,18 +267,10 @@ export class Task implements Output {
     this.opts.sim.scheduler.tail(this.wakeEvent, this.opts.tm);
   }
 
-  private readonly wakeEvent = (): void => {
-    this.scheduled = false;
-    this.loop();
-  };
-
-  /** The end of a step: the task is free again, its outputs go to the channels. */
-  private readonly stepEndEvent = (): void => {
-    this.busy = false;
-    if (!this.alive) return;
-    this.flushOutputs();
-    this.wakeTail();
-  };
+  /** The mailbox loop as an event (made once, in the constructor). */
+  private readonly wakeEvent: () => void;
+  /** The end of a step as an event: the task is free again, its outputs go to the channels. */
+  private readonly stepEndEvent: () => void;
 
   /** Feed elements into input channel 0 (a source's fetched records). */
   feed(elements: Element[]): void {
@@ -538,23 +541,24 @@ export class Task implements Output {
 
   /** Flush external writes, then write the snapshot to checkpoint storage and acknowledge. */
   private persist(id: number, alignmentMs: number, snapshot: () => TaskSnapshot): void {
-    const stateName = `${this.opts.ref.vertex}-${this.opts.ref.subtask}`;
-    const write = (): void => {
-      const data = JSON.stringify(snapshot());
-      this.opts.sim.trace.emit(this.opts.tm.id, "snapshot", { task: this.name, id, bytes: data.length });
-      this.opts.callbacks.writeState(id, stateName, data, (err) => {
-        if (!this.alive) return;
-        if (err !== undefined) this.opts.callbacks.decline(id, `state write failed: ${err}`);
-        else this.opts.callbacks.acknowledge(id, stateName, data.length, alignmentMs);
-      });
-    };
-    if (this.operator.flush === undefined) write();
+    if (this.operator.flush === undefined) this.writeSnapshot(id, alignmentMs, snapshot);
     else
       this.operator.flush(id, (err) => {
         if (!this.alive) return;
         if (err !== undefined) return this.fail(`flush for checkpoint ${id} failed: ${err}`);
-        write();
+        this.writeSnapshot(id, alignmentMs, snapshot);
       });
+  }
+
+  private writeSnapshot(id: number, alignmentMs: number, snapshot: () => TaskSnapshot): void {
+    const stateName = `${this.opts.ref.vertex}-${this.opts.ref.subtask}`;
+    const data = JSON.stringify(snapshot());
+    this.opts.sim.trace.emit(this.opts.tm.id, "snapshot", { task: this.name, id, bytes: data.length });
+    this.opts.callbacks.writeState(id, stateName, data, (err) => {
+      if (!this.alive) return;
+      if (err !== undefined) this.opts.callbacks.decline(id, `state write failed: ${err}`);
+      else this.opts.callbacks.acknowledge(id, stateName, data.length, alignmentMs);
+    });
   }
 
   notifyCheckpointComplete(id: number): void {
