@@ -165,20 +165,37 @@ class Txn {
   ) {}
 }
 
-type Entry = { readonly value: JsonValue; readonly ts: number; readonly txn: Txn | null };
-
+/**
+ * One partition's records, as parallel arrays indexed by offset (no object per record: logs hold
+ * every input and output record of a run).
+ */
 class PartitionLog {
-  readonly entries: Entry[] = [];
+  readonly values: JsonValue[] = [];
+  readonly timestamps: number[] = [];
+  /** The transaction that wrote each record, null for non-transactional writes. */
+  readonly txns: Array<Txn | null> = [];
   /** Open transactions with records here -> their first offset here. Insertion order = offset order. */
   readonly openTxns = new Map<Txn, number>();
 
   get endOffset(): number {
-    return this.entries.length;
+    return this.values.length;
   }
 
   get lastStableOffset(): number {
     for (const first of this.openTxns.values()) return first;
-    return this.entries.length;
+    return this.values.length;
+  }
+
+  push(value: JsonValue, ts: number, txn: Txn | null): void {
+    this.values.push(value);
+    this.timestamps.push(ts);
+    this.txns.push(txn);
+  }
+
+  /** Whether the record at `offset` is visible to read_committed readers. */
+  visible(offset: number): boolean {
+    const txn = this.txns[offset];
+    return txn === null || txn === undefined || txn.status === "committed";
   }
 }
 
@@ -189,10 +206,6 @@ class TidState {
   open: Txn | null = null;
   /** Every transaction of this tid by sequence number. */
   readonly history = new Map<number, Txn>();
-}
-
-function visible(e: Entry): boolean {
-  return e.txn === null || e.txn.status === "committed";
 }
 
 function checkRecords(records: readonly ProducerRecord[], what: string): void {
@@ -290,8 +303,7 @@ export class LogBroker {
     const records: ConsumerRecord[] = [];
     let i = offset;
     for (; i < limit && records.length < max; i++) {
-      const e = log.entries[i] as Entry;
-      if (isolation === "read_uncommitted" || visible(e)) records.push({ offset: i, value: e.value, ts: e.ts });
+      if (isolation === "read_uncommitted" || log.visible(i)) records.push({ offset: i, value: log.values[i] as JsonValue, ts: log.timestamps[i] as number });
     }
     return { records, nextOffset: i, endOffset: limit };
   }
@@ -345,12 +357,11 @@ export class LogBroker {
       txn.partitions.push(log);
     }
     const base = log.endOffset;
-    const entries = log.entries;
     const values = txn.values;
     const hash = txn.hash;
     // One pass: the log entry, the transaction's values, and its digest (as recordsDigest).
     for (const r of records) {
-      entries.push({ value: r.value, ts: r.ts, txn });
+      log.push(r.value, r.ts, txn);
       values.push(r.value);
       hash.update(JSON.stringify(r.value)).update("\n");
     }
@@ -493,10 +504,9 @@ export class LogBroker {
     const out: CommittedRecord[] = [];
     const logs = this.logs(topic);
     for (let p = 0; p < logs.length; p++) {
-      const entries = (logs[p] as PartitionLog).entries;
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i] as Entry;
-        if (visible(e)) out.push({ partition: p, offset: i, value: e.value, ts: e.ts });
+      const log = logs[p] as PartitionLog;
+      for (let i = 0; i < log.endOffset; i++) {
+        if (log.visible(i)) out.push({ partition: p, offset: i, value: log.values[i] as JsonValue, ts: log.timestamps[i] as number });
       }
     }
     return out;
@@ -505,7 +515,7 @@ export class LogBroker {
   /** The values of `committedRecords(topic)`. */
   committed(topic: string): JsonValue[] {
     const out: JsonValue[] = [];
-    for (const log of this.logs(topic)) for (const e of log.entries) if (visible(e)) out.push(e.value);
+    for (const log of this.logs(topic)) for (let i = 0; i < log.endOffset; i++) if (log.visible(i)) out.push(log.values[i] as JsonValue);
     return out;
   }
 
@@ -527,7 +537,7 @@ export class LogBroker {
 
   private appendEntries(log: PartitionLog, records: readonly ProducerRecord[], txn: Txn | null): number {
     const base = log.endOffset;
-    for (const r of records) log.entries.push({ value: r.value, ts: r.ts, txn });
+    for (const r of records) log.push(r.value, r.ts, txn);
     return base;
   }
 
