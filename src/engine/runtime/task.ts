@@ -18,7 +18,7 @@ import type { JsonValue } from "../../sim/trace.ts";
 import type { CheckpointingMode } from "../config.ts";
 import { MAX_WATERMARK, MIN_WATERMARK, type Value } from "../plan/functions.ts";
 import type { PlanNode } from "../plan/plan.ts";
-import { InputChannel, OutputChannel, type ChannelMessage } from "./channels.ts";
+import { InputChannel, OutputChannel, type BacklogCount, type ChannelMessage } from "./channels.ts";
 import {
   BARRIER,
   END,
@@ -96,6 +96,8 @@ export class Task implements Output {
   /** Output channels grouped by output edge. */
   readonly outputChannels: OutputChannel[][] = [];
   private readonly rebalanceNext: number[] = [];
+  /** Output channels with buffers waiting for credit (kept by the channels). */
+  private readonly backlogged: BacklogCount = { n: 0 };
   private readonly mailbox: Array<() => void> = [];
   private busy = false;
   private scheduled = false;
@@ -132,7 +134,7 @@ export class Task implements Output {
     this.name = subtaskName(opts.ref);
     for (let i = 0; i < opts.inputCount; i++) this.inputs.push(new InputChannel(i, `${this.name}/in${i}`));
     opts.outputs.forEach((o, oi) => {
-      this.outputChannels.push(o.targets.map((t) => new OutputChannel(`${this.name}->${subtaskName(t)}`)));
+      this.outputChannels.push(o.targets.map((t) => new OutputChannel(`${this.name}->${subtaskName(t)}`, this.backlogged)));
       this.rebalanceNext.push(opts.ref.subtask % Math.max(1, o.targets.length));
       void oi;
     });
@@ -162,7 +164,7 @@ export class Task implements Output {
         snap.out?.forEach((chans, o) =>
           chans.forEach((els, c) => {
             const ch = this.outputChannels[o]?.[c];
-            if (ch !== undefined && els.length > 0) ch.queue.unshift(els.slice());
+            if (ch !== undefined && els.length > 0) ch.requeue(els.slice());
           }),
         );
       }
@@ -299,8 +301,7 @@ export class Task implements Output {
   }
 
   backpressured(): boolean {
-    for (const chans of this.outputChannels) for (const c of chans) if (c.backlog > 0) return true;
-    return false;
+    return this.backlogged.n > 0;
   }
 
   private loop(): void {
