@@ -292,7 +292,7 @@ export class LogBroker {
   /** Up to `max` records from `offset` at the given isolation level. */
   read(topic: string, partition: number, offset: number, max: number, isolation: Isolation): FetchResult {
     const log = this.log(topic, partition);
-    assert(Number.isInteger(max) && max >= 1, `read max must be an integer >= 1, got ${max}`);
+    if (!(Number.isInteger(max) && max >= 1)) assert(false, `read max must be an integer >= 1, got ${max}`);
     if (!Number.isInteger(offset) || offset < 0 || offset > log.endOffset) {
       throw new BrokerError(
         "OFFSET_OUT_OF_RANGE",
@@ -480,7 +480,7 @@ export class LogBroker {
       this.groups.set(group, g);
     }
     for (const o of offsets) {
-      assert(Number.isInteger(o.offset) && o.offset >= 0, `committed offset must be an integer >= 0, got ${o.offset}`);
+      if (!(Number.isInteger(o.offset) && o.offset >= 0)) assert(false, `committed offset must be an integer >= 0, got ${o.offset}`);
       g.set(`${o.topic}\u0000${o.partition}`, { topic: o.topic, partition: o.partition, offset: o.offset });
     }
     this.trace.emit(this.options.traceNode, "offsets-committed", { group, checkpointId });
@@ -561,7 +561,7 @@ export class LogBroker {
   }
 
   private close(st: TidState, txn: Txn, status: "committed" | "aborted"): void {
-    assert(txn.status === "open", `transaction ${txn.tid}#${txn.seq} closed twice`);
+    if (txn.status !== "open") assert(false, `transaction ${txn.tid}#${txn.seq} closed twice`);
     txn.status = status;
     for (const log of txn.partitions) log.openTxns.delete(txn);
     this.scheduler.cancel(txn.timer);
@@ -574,7 +574,7 @@ export class LogBroker {
     txn.timer = null;
     if (txn.status !== "open") return;
     const st = this.tids.get(txn.tid);
-    assert(st !== undefined && st.open === txn, `expired transaction ${txn.tid}#${txn.seq} is not its tid's open one`);
+    if (!(st !== undefined && st.open === txn)) assert(false, `expired transaction ${txn.tid}#${txn.seq} is not its tid's open one`);
     this.abortTxn(st, txn, "timeout");
     st.epoch++;
   }

@@ -232,7 +232,7 @@ function applyWrite(base: Uint8Array, w: PendingWrite): Uint8Array {
 
 /** Normalized components of an absolute POSIX path ("." and ".." resolved, empty parts dropped). */
 function splitPath(path: string): string[] {
-  assert(path.startsWith("/"), `disk paths must be absolute, got '${path}'`);
+  if (!path.startsWith("/")) assert(false, `disk paths must be absolute, got '${path}'`);
   const parts: string[] = [];
   for (const p of path.split("/")) {
     if (p === "" || p === ".") continue;
@@ -393,7 +393,7 @@ export class SimDisk {
     cb: (err: DiskError | null, value?: T) => void,
   ): void {
     // A caller's bug shows where it was made, not when the operation completes.
-    for (const p of paths) assert(p.startsWith("/"), `disk paths must be absolute, got '${p}' (${op})`);
+    for (const p of paths) if (!p.startsWith("/")) assert(false, `disk paths must be absolute, got '${p}' (${op})`);
     // A dead process issues nothing.
     if (!this.node.alive) return;
     const path = paths.join(" -> ");
@@ -510,7 +510,7 @@ export class SimDisk {
         dir.current.set(name, child);
         this.markChanged([{ dir, name }]);
       }
-      assert(child.kind === "dir", `mkdir: ${name} must be a directory after the check`);
+      if (child.kind !== "dir") assert(false, `mkdir: ${name} must be a directory after the check`);
       dir = child;
     }
     if (parts.length > 0) {

@@ -560,9 +560,9 @@ export class Network {
   }
 
   private deliverOnConnection(ch: Channel, conn: Conn, m: Msg): void {
-    assert(conn.open, `connection ${conn.id} delivered a message after it closed`);
+    if (!conn.open) assert(false, `connection ${conn.id} delivered a message after it closed`);
     const to = ch.toB ? conn.b : conn.a;
-    assert(to.node.incarnation === m.toIncarnation, `connection ${conn.id} outlived a crash of ${to.id}`);
+    if (to.node.incarnation !== m.toIncarnation) assert(false, `connection ${conn.id} outlived a crash of ${to.id}`);
     this.counters.delivered++;
     if (this.trace.detailed) {
       this.trace.detail(to.id, "net-deliver", { from: ch.link.from, connection: conn.id, sizeBytes: m.sizeBytes });

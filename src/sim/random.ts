@@ -70,13 +70,13 @@ export class Random {
   /** Uniform integer in [min, max], both inclusive. */
   int(min: number, max: number): number {
     assert(Number.isInteger(min) && Number.isInteger(max), "int bounds must be integers");
-    assert(max >= min, `int range is empty: [${min}, ${max}]`);
+    if (!(max >= min)) assert(false, `int range is empty: [${min}, ${max}]`);
     return min + Math.floor(this.prng() * (max - min + 1));
   }
 
   /** True with probability p (p in [0, 1]). */
   chance(p: number): boolean {
-    assert(p >= 0 && p <= 1, `probability out of range: ${p}`);
+    if (!(p >= 0 && p <= 1)) assert(false, `probability out of range: ${p}`);
     if (p === 0) return false;
     if (p === 1) return true;
     return this.prng() < p;
@@ -101,7 +101,7 @@ export class Random {
 
   /** Exponentially distributed with the given mean. */
   exponential(mean: number): number {
-    assert(mean >= 0, `exponential mean must be >= 0, got ${mean}`);
+    if (!(mean >= 0)) assert(false, `exponential mean must be >= 0, got ${mean}`);
     // 1 - float() is in (0, 1], so the log is finite.
     return -mean * Math.log(1 - this.prng());
   }

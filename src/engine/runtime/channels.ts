@@ -15,6 +15,9 @@ export type ChannelMessage = { readonly b: Element[] } | { readonly credit: numb
 /** How many of a task's output channels have buffers waiting for credit (shared by its channels). */
 export type BacklogCount = { n: number };
 
+/** The message returning one credit: the same (frozen) object every time, it is only read. */
+const ONE_CREDIT: ChannelMessage = Object.freeze({ credit: 1 });
+
 /** Producer side of one channel. */
 export class OutputChannel {
   buffer: Element[] = [];
@@ -110,6 +113,6 @@ export class InputChannel {
   /** Return one credit to the producer for a fully consumed buffer. */
   returnCredit(): void {
     const c = this.conn;
-    if (c !== undefined && c.open) c.endB.send({ credit: 1 } satisfies ChannelMessage, 16);
+    if (c !== undefined && c.open) c.endB.send(ONE_CREDIT, 16);
   }
 }
