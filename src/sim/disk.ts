@@ -231,7 +231,9 @@ function applyWrite(base: Uint8Array, w: PendingWrite): Uint8Array {
 }
 
 /** Normalized components of an absolute POSIX path ("." and ".." resolved, empty parts dropped). */
-function splitPath(path: string): string[] {
+function splitPath(path: string): readonly string[] {
+  const cached = splitCache.get(path);
+  if (cached !== undefined) return cached;
   if (!path.startsWith("/")) assert(false, `disk paths must be absolute, got '${path}'`);
   const parts: string[] = [];
   for (const p of path.split("/")) {
@@ -239,8 +241,14 @@ function splitPath(path: string): string[] {
     if (p === "..") parts.pop();
     else parts.push(p);
   }
+  if (splitCache.size >= SPLIT_CACHE_MAX) splitCache.clear();
+  splitCache.set(path, Object.freeze(parts));
   return parts;
 }
+
+/** Paths split so far (the same few paths recur on every checkpoint), bounded by SPLIT_CACHE_MAX. */
+const splitCache = new Map<string, readonly string[]>();
+const SPLIT_CACHE_MAX = 4096;
 
 const joinPath = (parts: readonly string[]): string => "/" + parts.join("/");
 
