@@ -91,6 +91,8 @@ export type TaskState = "DEPLOYING" | "RUNNING" | "FINISHED_DATA" | "FAILED" | "
 
 export class Task implements Output {
   state: TaskState = "DEPLOYING";
+  /** FAILED or CANCELED (the states in which the task is not alive). */
+  private stopped = false;
   operator!: Operator;
   readonly inputs: InputChannel[] = [];
   /** Output channels grouped by output edge. */
@@ -140,8 +142,9 @@ export class Task implements Output {
     });
   }
 
+  /** Asked after every element: a flag rather than three state comparisons. */
   get alive(): boolean {
-    return (this.state === "DEPLOYING" || this.state === "RUNNING" || this.state === "FINISHED_DATA") && this.opts.tm.alive;
+    return !this.stopped && this.opts.tm.alive;
   }
 
   // ---- lifecycle --------------------------------------------------------------------------
@@ -193,6 +196,7 @@ export class Task implements Output {
   fail(reason: string): void {
     if (!this.alive) return;
     this.state = "FAILED";
+    this.stopped = true;
     this.closeAll();
     this.opts.callbacks.failed(reason);
   }
@@ -200,6 +204,7 @@ export class Task implements Output {
   cancel(): void {
     if (this.state === "CANCELED" || this.state === "FAILED") return;
     this.state = "CANCELED";
+    this.stopped = true;
     this.closeAll();
   }
 
