@@ -442,7 +442,7 @@ export class BrokerClient {
 
   private onResponse(r: WireResponse): void {
     const cb = this.pending.get(r.id);
-    assert(cb !== undefined, `broker response ${r.id} matches no outstanding request`);
+    if (cb === undefined) assert(false, `broker response ${r.id} matches no outstanding request`);
     this.pending.delete(r.id);
     if (r.ok) cb(null, r.result);
     else cb(decodeError(r.error), undefined);

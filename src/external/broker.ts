@@ -47,7 +47,12 @@ export class BrokerError extends Error {
     readonly code: BrokerErrorCode,
     message: string,
   ) {
+    // No stack trace: a simulated error is a value (thrown and caught inside the broker, or handed
+    // to a callback), often on a hot path, and the message says what failed.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: ${message}`);
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -160,20 +165,37 @@ class Txn {
   ) {}
 }
 
-type Entry = { readonly value: JsonValue; readonly ts: number; readonly txn: Txn | null };
-
+/**
+ * One partition's records, as parallel arrays indexed by offset (no object per record: logs hold
+ * every input and output record of a run).
+ */
 class PartitionLog {
-  readonly entries: Entry[] = [];
+  readonly values: JsonValue[] = [];
+  readonly timestamps: number[] = [];
+  /** The transaction that wrote each record, null for non-transactional writes. */
+  readonly txns: Array<Txn | null> = [];
   /** Open transactions with records here -> their first offset here. Insertion order = offset order. */
   readonly openTxns = new Map<Txn, number>();
 
   get endOffset(): number {
-    return this.entries.length;
+    return this.values.length;
   }
 
   get lastStableOffset(): number {
     for (const first of this.openTxns.values()) return first;
-    return this.entries.length;
+    return this.values.length;
+  }
+
+  push(value: JsonValue, ts: number, txn: Txn | null): void {
+    this.values.push(value);
+    this.timestamps.push(ts);
+    this.txns.push(txn);
+  }
+
+  /** Whether the record at `offset` is visible to read_committed readers. */
+  visible(offset: number): boolean {
+    const txn = this.txns[offset];
+    return txn === null || txn === undefined || txn.status === "committed";
   }
 }
 
@@ -186,12 +208,9 @@ class TidState {
   readonly history = new Map<number, Txn>();
 }
 
-function visible(e: Entry): boolean {
-  return e.txn === null || e.txn.status === "committed";
-}
-
 function checkRecords(records: readonly ProducerRecord[], what: string): void {
-  for (const r of records) assert(Number.isFinite(r.ts), `${what}: record timestamps must be finite numbers, got ${r.ts}`);
+  // Guarded so the message is only built on failure: this runs for every record.
+  for (const r of records) if (!Number.isFinite(r.ts)) assert(false, `${what}: record timestamps must be finite numbers, got ${r.ts}`);
 }
 
 export class LogBroker {
@@ -273,7 +292,7 @@ export class LogBroker {
   /** Up to `max` records from `offset` at the given isolation level. */
   read(topic: string, partition: number, offset: number, max: number, isolation: Isolation): FetchResult {
     const log = this.log(topic, partition);
-    assert(Number.isInteger(max) && max >= 1, `read max must be an integer >= 1, got ${max}`);
+    if (!(Number.isInteger(max) && max >= 1)) assert(false, `read max must be an integer >= 1, got ${max}`);
     if (!Number.isInteger(offset) || offset < 0 || offset > log.endOffset) {
       throw new BrokerError(
         "OFFSET_OUT_OF_RANGE",
@@ -284,8 +303,7 @@ export class LogBroker {
     const records: ConsumerRecord[] = [];
     let i = offset;
     for (; i < limit && records.length < max; i++) {
-      const e = log.entries[i] as Entry;
-      if (isolation === "read_uncommitted" || visible(e)) records.push({ offset: i, value: e.value, ts: e.ts });
+      if (isolation === "read_uncommitted" || log.visible(i)) records.push({ offset: i, value: log.values[i] as JsonValue, ts: log.timestamps[i] as number });
     }
     return { records, nextOffset: i, endOffset: limit };
   }
@@ -338,9 +356,15 @@ export class LogBroker {
       log.openTxns.set(txn, log.endOffset);
       txn.partitions.push(log);
     }
-    const base = this.appendEntries(log, records, txn);
-    for (const r of records) txn.values.push(r.value);
-    recordsDigest(records.map((r) => r.value), txn.hash);
+    const base = log.endOffset;
+    const values = txn.values;
+    const hash = txn.hash;
+    // One pass: the log entry, the transaction's values, and its digest (as recordsDigest).
+    for (const r of records) {
+      log.push(r.value, r.ts, txn);
+      values.push(r.value);
+      hash.update(JSON.stringify(r.value)).update("\n");
+    }
     return { txnSeq: txn.seq, baseOffset: base };
   }
 
@@ -456,7 +480,7 @@ export class LogBroker {
       this.groups.set(group, g);
     }
     for (const o of offsets) {
-      assert(Number.isInteger(o.offset) && o.offset >= 0, `committed offset must be an integer >= 0, got ${o.offset}`);
+      if (!(Number.isInteger(o.offset) && o.offset >= 0)) assert(false, `committed offset must be an integer >= 0, got ${o.offset}`);
       g.set(`${o.topic}\u0000${o.partition}`, { topic: o.topic, partition: o.partition, offset: o.offset });
     }
     this.trace.emit(this.options.traceNode, "offsets-committed", { group, checkpointId });
@@ -480,10 +504,9 @@ export class LogBroker {
     const out: CommittedRecord[] = [];
     const logs = this.logs(topic);
     for (let p = 0; p < logs.length; p++) {
-      const entries = (logs[p] as PartitionLog).entries;
-      for (let i = 0; i < entries.length; i++) {
-        const e = entries[i] as Entry;
-        if (visible(e)) out.push({ partition: p, offset: i, value: e.value, ts: e.ts });
+      const log = logs[p] as PartitionLog;
+      for (let i = 0; i < log.endOffset; i++) {
+        if (log.visible(i)) out.push({ partition: p, offset: i, value: log.values[i] as JsonValue, ts: log.timestamps[i] as number });
       }
     }
     return out;
@@ -491,7 +514,9 @@ export class LogBroker {
 
   /** The values of `committedRecords(topic)`. */
   committed(topic: string): JsonValue[] {
-    return this.committedRecords(topic).map((r) => r.value);
+    const out: JsonValue[] = [];
+    for (const log of this.logs(topic)) for (let i = 0; i < log.endOffset; i++) if (log.visible(i)) out.push(log.values[i] as JsonValue);
+    return out;
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -512,7 +537,7 @@ export class LogBroker {
 
   private appendEntries(log: PartitionLog, records: readonly ProducerRecord[], txn: Txn | null): number {
     const base = log.endOffset;
-    for (const r of records) log.entries.push({ value: r.value, ts: r.ts, txn });
+    for (const r of records) log.push(r.value, r.ts, txn);
     return base;
   }
 
@@ -536,7 +561,7 @@ export class LogBroker {
   }
 
   private close(st: TidState, txn: Txn, status: "committed" | "aborted"): void {
-    assert(txn.status === "open", `transaction ${txn.tid}#${txn.seq} closed twice`);
+    if (txn.status !== "open") assert(false, `transaction ${txn.tid}#${txn.seq} closed twice`);
     txn.status = status;
     for (const log of txn.partitions) log.openTxns.delete(txn);
     this.scheduler.cancel(txn.timer);
@@ -549,7 +574,7 @@ export class LogBroker {
     txn.timer = null;
     if (txn.status !== "open") return;
     const st = this.tids.get(txn.tid);
-    assert(st !== undefined && st.open === txn, `expired transaction ${txn.tid}#${txn.seq} is not its tid's open one`);
+    if (!(st !== undefined && st.open === txn)) assert(false, `expired transaction ${txn.tid}#${txn.seq} is not its tid's open one`);
     this.abortTxn(st, txn, "timeout");
     st.epoch++;
   }

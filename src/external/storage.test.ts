@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import type { DiskOptions, SimDisk } from "../sim/disk.ts";
 import type { SimNode } from "../sim/scheduler.ts";
 import { Simulation } from "../sim/simulation.ts";
+import { digest } from "../sim/trace.ts";
 import type { RpcCallback, RpcError } from "./rpc.ts";
 import { CHECKPOINT_ROOT, StorageClient, StorageServer, chkDir, sealed, unseal } from "./storage.ts";
 
@@ -409,5 +410,14 @@ describe("determinism", () => {
     expect(b.log).toEqual(a.log);
     expect(b.hash).toBe(a.hash);
     expect(run(8).hash).not.toBe(a.hash);
+  });
+});
+
+describe("sealed", () => {
+  test("is the JSON of the checksum and the data, for data that needs escaping too", () => {
+    for (const data of ["", "plain", '{"a":"q\\"uote"}', "line\nbreak\u0001", "\ud800 lone", "é ✓ 😀"]) {
+      expect(sealed(data)).toBe(JSON.stringify({ checksum: digest(data), data }));
+      expect(unseal(sealed(data))).toBe(data);
+    }
   });
 });

@@ -12,7 +12,7 @@
 import type { SimDisk } from "../sim/disk.ts";
 import type { Network } from "../sim/network.ts";
 import type { Scheduler, SimNode } from "../sim/scheduler.ts";
-import { digest } from "../sim/trace.ts";
+import { digest, Fnv64 } from "../sim/trace.ts";
 import { RpcClient, RpcServer, type RpcCallback, type RpcError } from "./rpc.ts";
 
 export const CHECKPOINT_ROOT = "/checkpoints";
@@ -30,12 +30,9 @@ type StorageRequest =
 type Step = (next: (err: RpcError | null) => void) => void;
 
 /** Run disk steps in order, stopping at the first error. */
-function sequence(steps: Step[], done: (err: RpcError | null) => void): void {
-  const go = (i: number): void => {
-    if (i >= steps.length) return done(null);
-    (steps[i] as Step)((err) => (err ? done(err) : go(i + 1)));
-  };
-  go(0);
+function sequence(steps: Step[], done: (err: RpcError | null) => void, from = 0): void {
+  if (from >= steps.length) return done(null);
+  (steps[from] as Step)((err) => (err ? done(err) : sequence(steps, done, from + 1)));
 }
 
 const diskErr = (e: { code: string; message: string } | null): RpcError | null =>
@@ -43,7 +40,10 @@ const diskErr = (e: { code: string; message: string } | null): RpcError | null =
 
 /** Wraps content with its checksum so a torn file is detected on read. */
 export function sealed(data: string): string {
-  return JSON.stringify({ checksum: digest(data), data });
+  // Same text as JSON.stringify({ checksum: digest(data), data }), escaping `data` once: the
+  // digest of a string is the hash of its JSON form.
+  const escaped = JSON.stringify(data);
+  return `{"checksum":"${new Fnv64().update(escaped).hex()}","data":${escaped}}`;
 }
 export function unseal(text: string): string | undefined {
   try {

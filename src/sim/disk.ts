@@ -6,8 +6,8 @@
  * fire. Operations complete in the order they were issued (each one's latency is its own, but it
  * cannot overtake an earlier one), like a single process calling a synchronous filesystem.
  *
- * The current view (what reads and readdir see) lives in a memfs `Volume`. Next to it the disk
- * keeps the model that decides what survives a crash:
+ * The disk keeps a model of the current view (what reads and readdir see) and of what survives a
+ * crash:
  * - per file (inode): its current content, its durable content and the writes since the last
  *   `fsync` (in order);
  * - per directory: its current entries and its durable entries. An entry change (create, rename,
@@ -22,6 +22,12 @@
  * torn write; for a truncating `writeFile` the prefix replaces the old content, so a cut at byte 0
  * leaves an empty file). Nothing is invented: every byte after a crash was written by someone.
  * The current view is then replaced by the post-crash state, which is all durable.
+ *
+ * A memfs `Volume` mirrors the current view independently, from the same sequence of effects, for
+ * inspection (`snapshotFiles`, `exists`, `readFileSync`, `readdirSync`) and for `verifyMirror`,
+ * which checks that the model and memfs agree. The mirror is brought up to date lazily, when
+ * inspected (or when many effects are waiting): memfs is slow (it asks the real process for its
+ * uid on every node it creates and every permission check), and a run rarely inspects its disk.
  *
  * Not modelled: hard links, permissions, timestamps, partial effects of a failed operation (an
  * injected EIO or ENOSPC leaves the current view unchanged; a failed fsync makes nothing durable).
@@ -145,7 +151,12 @@ export class DiskError extends Error {
     readonly op: DiskOp,
     readonly path: string,
   ) {
+    // No stack trace: a simulated error is a value the simulation hands to a callback (often on a
+    // hot path), and the message names the operation and path.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: ${errorText[code]}, ${op} '${path}'`);
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -220,25 +231,39 @@ function applyWrite(base: Uint8Array, w: PendingWrite): Uint8Array {
 }
 
 /** Normalized components of an absolute POSIX path ("." and ".." resolved, empty parts dropped). */
-function splitPath(path: string): string[] {
-  assert(path.startsWith("/"), `disk paths must be absolute, got '${path}'`);
+function splitPath(path: string): readonly string[] {
+  const cached = splitCache.get(path);
+  if (cached !== undefined) return cached;
+  if (!path.startsWith("/")) assert(false, `disk paths must be absolute, got '${path}'`);
   const parts: string[] = [];
   for (const p of path.split("/")) {
     if (p === "" || p === ".") continue;
     if (p === "..") parts.pop();
     else parts.push(p);
   }
+  if (splitCache.size >= SPLIT_CACHE_MAX) splitCache.clear();
+  splitCache.set(path, Object.freeze(parts));
   return parts;
 }
 
+/** Paths split so far (the same few paths recur on every checkpoint), bounded by SPLIT_CACHE_MAX. */
+const splitCache = new Map<string, readonly string[]>();
+const SPLIT_CACHE_MAX = 4096;
+
 const joinPath = (parts: readonly string[]): string => "/" + parts.join("/");
+
+/** Effects waiting for the memfs mirror beyond which they are applied at once (bounds the log's memory). */
+const MIRROR_LOG_MAX = 4096;
 
 // ---- the disk -----------------------------------------------------------------------------
 
 export class SimDisk {
   readonly options: DiskOptions;
   private faultKnobs: DiskFaults;
-  private volume = newVolume();
+  /** The memfs mirror of the current view, as of the effects applied so far; created on first inspection (see `mirror`). */
+  private volume: Volume | undefined;
+  /** Effects on the current view not yet applied to the memfs mirror, oldest first. */
+  private mirrorLog: Array<(v: Volume) => void> = [];
   private root: DirNode;
   private nextId = 1;
   private readonly groups = new Map<number, ChangeGroup>();
@@ -376,7 +401,7 @@ export class SimDisk {
     cb: (err: DiskError | null, value?: T) => void,
   ): void {
     // A caller's bug shows where it was made, not when the operation completes.
-    for (const p of paths) assert(p.startsWith("/"), `disk paths must be absolute, got '${p}' (${op})`);
+    for (const p of paths) if (!p.startsWith("/")) assert(false, `disk paths must be absolute, got '${p}' (${op})`);
     // A dead process issues nothing.
     if (!this.node.alive) return;
     const path = paths.join(" -> ");
@@ -438,8 +463,8 @@ export class SimDisk {
     this.currentBytes += newLength - oldLength;
     this.counters.bytesWritten += data.length;
     const p = joinPath(parts);
-    if (mode === "replace") this.volume.writeFileSync(p, data);
-    else this.volume.appendFileSync(p, data);
+    if (mode === "replace") this.toMirror((v) => v.writeFileSync(p, data));
+    else this.toMirror((v) => v.appendFileSync(p, data));
     return { ok: true, value: undefined, bytes: data.length };
   }
 
@@ -447,7 +472,7 @@ export class SimDisk {
     const found = this.resolve(splitPath(path));
     if (!found.ok) return found;
     if (found.value.kind === "dir") return { ok: false, code: "EISDIR" };
-    const data = new Uint8Array(this.volume.readFileSync(joinPath(splitPath(path))) as Uint8Array);
+    const data = found.value.content.slice();
     this.counters.bytesRead += data.length;
     return { ok: true, value: data, bytes: data.length };
   }
@@ -457,7 +482,7 @@ export class SimDisk {
     const found = this.resolve(parts);
     if (!found.ok) return found;
     if (found.value.kind === "file") return { ok: false, code: "ENOTDIR" };
-    const names = (this.volume.readdirSync(joinPath(parts)) as string[]).map(String).sort();
+    const names = [...found.value.current.keys()].sort();
     return { ok: true, value: names };
   }
 
@@ -493,10 +518,13 @@ export class SimDisk {
         dir.current.set(name, child);
         this.markChanged([{ dir, name }]);
       }
-      assert(child.kind === "dir", `mkdir: ${name} must be a directory after the check`);
+      if (child.kind !== "dir") assert(false, `mkdir: ${name} must be a directory after the check`);
       dir = child;
     }
-    if (parts.length > 0) this.volume.mkdirSync(joinPath(parts), { recursive: true });
+    if (parts.length > 0) {
+      const p = joinPath(parts);
+      this.toMirror((v) => v.mkdirSync(p, { recursive: true }));
+    }
     return { ok: true, value: undefined };
   }
 
@@ -524,8 +552,10 @@ export class SimDisk {
     dst.value.dir.current.set(dst.value.name, node);
     this.markChanged([src.value, dst.value]);
     if (target !== undefined && target.kind === "file") this.currentBytes -= target.content.length;
-    if (target !== undefined && target.kind === "dir") this.volume.rmdirSync(joinPath(toParts));
-    this.volume.renameSync(joinPath(fromParts), joinPath(toParts));
+    const fromPath = joinPath(fromParts);
+    const toPath = joinPath(toParts);
+    if (target !== undefined && target.kind === "dir") this.toMirror((v) => v.rmdirSync(toPath));
+    this.toMirror((v) => v.renameSync(fromPath, toPath));
     return { ok: true, value: undefined };
   }
 
@@ -544,11 +574,30 @@ export class SimDisk {
     this.markChanged([{ dir, name }]);
     if (node.kind === "file") {
       this.currentBytes -= node.content.length;
-      this.volume.unlinkSync(joinPath(parts));
+      const p = joinPath(parts);
+      this.toMirror((v) => v.unlinkSync(p));
     } else {
-      this.volume.rmdirSync(joinPath(parts));
+      const p = joinPath(parts);
+      this.toMirror((v) => v.rmdirSync(p));
     }
     return { ok: true, value: undefined };
+  }
+
+  // ---- the memfs mirror ---------------------------------------------------------------------------
+
+  /** Record an effect for the memfs mirror; applied at the next inspection, or now if many are waiting. */
+  private toMirror(effect: (v: Volume) => void): void {
+    this.mirrorLog.push(effect);
+    if (this.mirrorLog.length >= MIRROR_LOG_MAX) this.mirror();
+  }
+
+  /** The memfs mirror with every recorded effect applied, in order. */
+  private mirror(): Volume {
+    const log = this.mirrorLog;
+    this.mirrorLog = [];
+    const volume = (this.volume ??= newVolume());
+    for (const effect of log) effect(volume);
+    return volume;
   }
 
   // ---- path resolution in the current view ----------------------------------------------------
@@ -704,13 +753,16 @@ export class SimDisk {
     }
 
     // 4. Rebuild the current view.
-    this.volume = newVolume();
+    this.volume = undefined;
+    this.mirrorLog = [];
     this.currentBytes = 0;
     for (const { dir, path } of dirs) {
-      if (dir !== this.root) this.volume.mkdirSync(path);
+      if (dir !== this.root) this.toMirror((v) => v.mkdirSync(path));
       for (const [name, n] of dir.current) {
         if (n.kind === "file") {
-          this.volume.writeFileSync(childPath(path, name), n.content);
+          const p = childPath(path, name);
+          const content = n.content;
+          this.toMirror((v) => v.writeFileSync(p, content));
           this.currentBytes += n.content.length;
         }
       }
@@ -751,7 +803,7 @@ export class SimDisk {
 
   /** Whether `path` exists in the current view. */
   exists(path: string): boolean {
-    return this.volume.existsSync(joinPath(splitPath(path)));
+    return this.mirror().existsSync(joinPath(splitPath(path)));
   }
 
   /** The current content of a file; throws DiskError (ENOENT, EISDIR, ENOTDIR). */
@@ -759,7 +811,7 @@ export class SimDisk {
     const found = this.resolve(splitPath(path));
     if (!found.ok) throw new DiskError(found.code, "readFile", path);
     if (found.value.kind === "dir") throw new DiskError("EISDIR", "readFile", path);
-    return new Uint8Array(this.volume.readFileSync(joinPath(splitPath(path))) as Uint8Array);
+    return new Uint8Array(this.mirror().readFileSync(joinPath(splitPath(path))) as Uint8Array);
   }
 
   /** The sorted names in a directory of the current view; throws DiskError (ENOENT, ENOTDIR). */
@@ -767,16 +819,17 @@ export class SimDisk {
     const found = this.resolve(splitPath(path));
     if (!found.ok) throw new DiskError(found.code, "readdir", path);
     if (found.value.kind === "file") throw new DiskError("ENOTDIR", "readdir", path);
-    return (this.volume.readdirSync(joinPath(splitPath(path))) as string[]).map(String).sort();
+    return (this.mirror().readdirSync(joinPath(splitPath(path))) as string[]).map(String).sort();
   }
 
   /** Every file of the current view (as memfs serves it): sorted paths, content as UTF-8. */
   snapshotFiles(): Record<string, string> {
-    const json = this.volume.toJSON();
+    const volume = this.mirror();
+    const json = volume.toJSON();
     const out: Record<string, string> = {};
     for (const p of Object.keys(json).sort()) {
       if (json[p] === null || json[p] === undefined) continue;
-      out[p] = decoder.decode(this.volume.readFileSync(p) as Uint8Array);
+      out[p] = decoder.decode(volume.readFileSync(p) as Uint8Array);
     }
     return out;
   }
@@ -816,8 +869,9 @@ export class SimDisk {
       }
     }
     const actual: Record<string, string | null> = {};
-    const json = this.volume.toJSON();
-    for (const p of Object.keys(json)) actual[p] = json[p] === null ? null : decoder.decode(this.volume.readFileSync(p) as Uint8Array);
+    const volume = this.mirror();
+    const json = volume.toJSON();
+    for (const p of Object.keys(json)) actual[p] = json[p] === null ? null : decoder.decode(volume.readFileSync(p) as Uint8Array);
     const e = JSON.stringify(sortedRecord(expected));
     const a = JSON.stringify(sortedRecord(actual));
     assert(e === a, `disk model and memfs disagree: model ${e}, memfs ${a}`);

@@ -79,7 +79,11 @@ export class NetError extends Error {
     readonly code: NetErrorCode,
     message: string,
   ) {
+    // No stack trace: a simulated error is a value handed to a callback, and the message says what broke.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(`${code}: ${message}`);
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -556,9 +560,9 @@ export class Network {
   }
 
   private deliverOnConnection(ch: Channel, conn: Conn, m: Msg): void {
-    assert(conn.open, `connection ${conn.id} delivered a message after it closed`);
+    if (!conn.open) assert(false, `connection ${conn.id} delivered a message after it closed`);
     const to = ch.toB ? conn.b : conn.a;
-    assert(to.node.incarnation === m.toIncarnation, `connection ${conn.id} outlived a crash of ${to.id}`);
+    if (to.node.incarnation !== m.toIncarnation) assert(false, `connection ${conn.id} outlived a crash of ${to.id}`);
     this.counters.delivered++;
     if (this.trace.detailed) {
       this.trace.detail(to.id, "net-deliver", { from: ch.link.from, connection: conn.id, sizeBytes: m.sizeBytes });

@@ -26,13 +26,17 @@ type AleaPrng = seedrandom.PRNG & { state(): object };
 
 export class Random {
   readonly path: string;
-  private readonly prng: AleaPrng;
+  /** A forked stream's generator is created on first use: seeding alea hashes the path, and many forks never draw. */
+  private generator: AleaPrng | undefined;
 
   private constructor(path: string, state?: object) {
     this.path = path;
-    this.prng = (state === undefined
-      ? seedrandom.alea(path, { state: true })
-      : seedrandom.alea("", { state: state as never })) as AleaPrng;
+    if (state !== undefined) this.generator = seedrandom.alea("", { state: state as never }) as AleaPrng;
+  }
+
+  private get prng(): AleaPrng {
+    if (this.generator === undefined) this.generator = seedrandom.alea(this.path, { state: true }) as AleaPrng;
+    return this.generator;
   }
 
   /** The root stream of a run. */
@@ -66,13 +70,13 @@ export class Random {
   /** Uniform integer in [min, max], both inclusive. */
   int(min: number, max: number): number {
     assert(Number.isInteger(min) && Number.isInteger(max), "int bounds must be integers");
-    assert(max >= min, `int range is empty: [${min}, ${max}]`);
+    if (!(max >= min)) assert(false, `int range is empty: [${min}, ${max}]`);
     return min + Math.floor(this.prng() * (max - min + 1));
   }
 
   /** True with probability p (p in [0, 1]). */
   chance(p: number): boolean {
-    assert(p >= 0 && p <= 1, `probability out of range: ${p}`);
+    if (!(p >= 0 && p <= 1)) assert(false, `probability out of range: ${p}`);
     if (p === 0) return false;
     if (p === 1) return true;
     return this.prng() < p;
@@ -97,7 +101,7 @@ export class Random {
 
   /** Exponentially distributed with the given mean. */
   exponential(mean: number): number {
-    assert(mean >= 0, `exponential mean must be >= 0, got ${mean}`);
+    if (!(mean >= 0)) assert(false, `exponential mean must be >= 0, got ${mean}`);
     // 1 - float() is in (0, 1], so the log is finite.
     return -mean * Math.log(1 - this.prng());
   }

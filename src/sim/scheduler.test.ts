@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { AssertionFailure } from "./assert.ts";
 import { BoundExceeded, Scheduler, defaultSchedulerOptions, nodeId, validateSchedulerOptions } from "./scheduler.ts";
@@ -291,5 +292,176 @@ describe("Scheduler bounds", () => {
     expect(validateSchedulerOptions({ maxEvents: 1.5, maxTimeMs: 1 })).toMatch(/scheduler\.maxEvents/);
     expect(validateSchedulerOptions({ maxEvents: 1, maxTimeMs: Number.POSITIVE_INFINITY })).toMatch(/^scheduler\.maxTimeMs must be/);
     expect(() => new Scheduler({ maxTimeMs: -1 })).toThrow(/scheduler\.maxTimeMs/);
+  });
+});
+
+describe("Scheduler.tail", () => {
+  /** A random program of events that schedule more events, with `tail` or `schedule(0)` at their ends. */
+  function program(useTail: boolean): { log: string[]; events: number; pending: number } {
+    const s = new Scheduler();
+    const owner = s.addNode("n");
+    const log: string[] = [];
+    let k = 0;
+    const step = (name: string, depth: number): void => {
+      log.push(`${name}@${s.now}`);
+      if (depth >= 4) return;
+      // Some children due now, some later; the last action is a zero-delay follow-up.
+      if (k++ % 3 === 0) s.schedule(0, () => step(`${name}.now`, depth + 1));
+      if (k % 2 === 0) s.schedule(1, () => step(`${name}.later`, depth + 1), owner);
+      const next = (): void => step(`${name}.next`, depth + 1);
+      if (useTail) s.tail(next, owner);
+      else s.schedule(0, next, owner);
+    };
+    for (let i = 0; i < 5; i++) s.schedule(i % 2, () => step(`r${i}`, 0));
+    const out = s.run();
+    return { log, events: out.events, pending: s.pendingCount };
+  }
+
+  test("tail gives the same events, order, clock and event count as a zero-delay schedule", () => {
+    const viaSchedule = program(false);
+    const viaTail = program(true);
+    expect(viaTail.log).toEqual(viaSchedule.log);
+    expect(viaTail.events).toBe(viaSchedule.events);
+    expect(viaTail.log.length).toBeGreaterThan(20);
+  });
+
+  test("tail runs the event inline when nothing else is due now, and queues it otherwise", () => {
+    const s = new Scheduler();
+    const log: string[] = [];
+    s.schedule(1, () => {
+      s.tail(() => log.push("inline"));
+      log.push("after-tail");
+    });
+    s.schedule(2, () => {
+      s.schedule(0, () => log.push("due-now"));
+      s.tail(() => log.push("queued"));
+      log.push("after-tail-2");
+    });
+    expect(s.run().events).toBe(5);
+    expect(log).toEqual(["inline", "after-tail", "after-tail-2", "due-now", "queued"]);
+  });
+
+  test("tail outside run only queues the event", () => {
+    const s = new Scheduler();
+    const log: string[] = [];
+    s.tail(() => log.push("x"));
+    expect(log).toEqual([]);
+    expect(s.pendingCount).toBe(1);
+    expect(s.step()).toBe(true);
+    expect(log).toEqual(["x"]);
+  });
+
+  test("tail of a dead owner does nothing", () => {
+    const s = new Scheduler();
+    const n = s.addNode("n");
+    const log: string[] = [];
+    s.schedule(1, () => {
+      s.crash("n");
+      s.tail(() => log.push("x"), n);
+    });
+    expect(s.run().events).toBe(1);
+    expect(log).toEqual([]);
+  });
+
+  test("tail queues the event when run's predicate already holds, so run stops before it", () => {
+    const s = new Scheduler();
+    let done = false;
+    const log: string[] = [];
+    s.schedule(1, () => {
+      done = true;
+      s.tail(() => log.push("x"));
+    });
+    expect(s.run({ until: () => done })).toEqual({ reason: "predicate", timeMs: 1, events: 1 });
+    expect(log).toEqual([]);
+    expect(s.pendingCount).toBe(1);
+  });
+
+  test("tail respects maxEvents like a queued event", () => {
+    const s = new Scheduler({ maxEvents: 3 });
+    const loop = (): void => s.tail(loop);
+    s.schedule(1, loop);
+    expect(boundOf(() => s.run()).bound).toBe("maxEvents");
+    expect(s.eventCount).toBe(3);
+  });
+});
+
+describe("Scheduler queue", () => {
+  /**
+   * A naive reference: every pending event in one array, the next one found by a scan for the
+   * smallest (time, seq). Same interface subset as the scheduler under test.
+   */
+  class NaiveScheduler {
+    now = 0;
+    private seq = 0;
+    private readonly pending: Array<{ time: number; seq: number; fn: () => void; cancelled: boolean }> = [];
+    schedule(delayMs: number, fn: () => void): { cancelled: boolean } {
+      const e = { time: this.now + delayMs, seq: this.seq++, fn, cancelled: false };
+      this.pending.push(e);
+      return e;
+    }
+    cancel(t: { cancelled: boolean }): void {
+      t.cancelled = true;
+    }
+    run(): void {
+      for (let guard = 0; guard < 100_000 && this.pending.length > 0; guard++) {
+        let best = 0;
+        for (let i = 1; i < this.pending.length; i++) {
+          const a = this.pending[i]!;
+          const b = this.pending[best]!;
+          if (a.time < b.time || (a.time === b.time && a.seq < b.seq)) best = i;
+        }
+        const [e] = this.pending.splice(best, 1);
+        if (e!.cancelled) continue;
+        this.now = e!.time;
+        e!.fn();
+      }
+    }
+  }
+
+  /** A program of events (from a list of numbers) that schedule children and cancel timers. */
+  function drive(ops: readonly number[], s: { now: number; schedule(d: number, fn: () => void): unknown; cancel(t: never): void; run(): void }): string[] {
+    const log: string[] = [];
+    const timers: unknown[] = [];
+    let k = 0;
+    const delays = [0, 0, 0, 1, 2.5];
+    const event = (name: string, depth: number) => (): void => {
+      log.push(`${name}@${s.now}`);
+      if (depth >= 5) return;
+      const op = ops[k++ % ops.length] as number;
+      for (let c = 0; c < op % 3 + (depth === 0 ? 1 : 0); c++) {
+        timers.push(s.schedule(delays[(op + c) % delays.length] as number, event(`${name}.${c}`, depth + 1)));
+      }
+      if (op % 7 === 0 && timers.length > 0) s.cancel(timers[op % timers.length] as never);
+    };
+    for (let i = 0; i < 4; i++) timers.push(s.schedule(delays[i % delays.length] as number, event(`r${i}`, 0)));
+    s.run();
+    return log;
+  }
+
+  test("events due now and later run in the same order as a naive (time, seq) queue, cancellations included", () => {
+    fc.assert(
+      fc.property(fc.array(fc.nat(1000), { minLength: 1, maxLength: 40 }), (ops) => {
+        const real = new Scheduler();
+        const realLog = drive(ops, { get now() { return real.now; }, schedule: (d, fn) => real.schedule(d, fn), cancel: (t) => real.cancel(t), run: () => real.run() });
+        const naive = new NaiveScheduler();
+        expect(realLog).toEqual(drive(ops, naive));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  test("pendingCount counts events due now and later; a crash drops the owner's events due now", () => {
+    const s = new Scheduler();
+    const n = s.addNode("n");
+    const log: string[] = [];
+    s.schedule(0, () => log.push("now-owned"), n);
+    s.schedule(0, () => log.push("now"));
+    s.schedule(1, () => log.push("later-owned"), n);
+    expect(s.pendingCount).toBe(3);
+    s.crash("n");
+    expect(s.peekTime()).toBe(0);
+    s.run();
+    expect(log).toEqual(["now"]);
+    expect(s.pendingCount).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { AssertionFailure } from "./assert.ts";
-import { Fnv64, Trace, canonicalJson, digest } from "./trace.ts";
+import { Fnv64, Trace, canonicalJson, digest, hashCanonical } from "./trace.ts";
 import type { TraceEvent, TraceLevel } from "./trace.ts";
 
 /** A fixed sequence of emits and details, at a clock the caller moves. */
@@ -41,6 +42,31 @@ describe("canonicalJson", () => {
     expect(digest({ a: 1, b: [2, 3] })).toBe(digest({ b: [2, 3], a: 1 }));
     expect(digest({ a: 1 })).not.toBe(digest({ a: 2 }));
     expect(digest({ a: 1 })).toMatch(/^[0-9a-f]{16}$/);
+  });
+
+  test("hashCanonical hashes exactly the bytes of canonicalJson, escapes and -0 included", () => {
+    const odd = fc.constantFrom("", "a\"b", "back\\slash", "nl\n", "\u0001", "\u2028", "\ud800", "\ud83d\ude00", "é", -0, 1e21, 5e-7);
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof(
+        { depthSize: "small" },
+        fc.string({ unit: "binary" }),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.boolean(),
+        fc.constant(null),
+        fc.constant(undefined),
+        odd,
+        fc.array(tie("v"), { maxLength: 4 }),
+        fc.dictionary(fc.oneof(fc.string({ unit: "binary" }), odd.map(String)), tie("v"), { maxKeys: 4 }),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(value, (v) => {
+        const h = new Fnv64();
+        hashCanonical(h, v);
+        expect(h.hex()).toBe(new Fnv64().update(canonicalJson(v)).hex());
+      }),
+      { numRuns: 200 },
+    );
   });
 
   test("Fnv64 of the empty string is its offset basis and updates are incremental", () => {

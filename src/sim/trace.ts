@@ -64,6 +64,68 @@ export function canonicalJson(v: unknown): string {
   return out + "}";
 }
 
+/** True when JSON.stringify(s) is s in quotes: no quote, backslash, control character or surrogate. */
+function plainString(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
+}
+
+/**
+ * Feed `canonicalJson(v)` to `h` piece by piece, without building the string (FNV is fed one
+ * character at a time, so the hash is the same as `h.update(canonicalJson(v))`).
+ */
+export function hashCanonical(h: Fnv64, v: unknown): void {
+  switch (typeof v) {
+    case "number":
+      if (!Number.isFinite(v)) assert(false, `non-finite number in canonical encoding: ${v}`);
+      h.update(Object.is(v, -0) ? "0" : String(v));
+      return;
+    case "string":
+      if (plainString(v)) h.update('"').update(v).update('"');
+      else h.update(JSON.stringify(v));
+      return;
+    case "boolean":
+      h.update(v ? "true" : "false");
+      return;
+    case "undefined":
+      h.update("null");
+      return;
+    default:
+      break;
+  }
+  if (v === null) {
+    h.update("null");
+    return;
+  }
+  if (Array.isArray(v)) {
+    h.update("[");
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) h.update(",");
+      hashCanonical(h, v[i]);
+    }
+    h.update("]");
+    return;
+  }
+  const obj = v as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  if (keys.length > 1) keys.sort();
+  h.update("{");
+  let first = true;
+  for (const k of keys) {
+    const x = obj[k];
+    if (x === undefined) continue;
+    if (!first) h.update(",");
+    first = false;
+    hashCanonical(h, k);
+    h.update(":");
+    hashCanonical(h, x);
+  }
+  h.update("}");
+}
+
 /** A 64-bit FNV-1a over a string, as two 32-bit lanes; used for the trace hash and digests. */
 export class Fnv64 {
   private h1 = 0x811c9dc5 | 0;
@@ -95,16 +157,11 @@ export function recordsDigest(values: readonly unknown[], into: Fnv64 = new Fnv6
   return into;
 }
 
-/** Digest of a value's canonical JSON. Arrays are fed element by element (same hash, no big string). */
+/** Digest of a value's canonical JSON (fed piece by piece: same hash, no big string). */
 export function digest(v: unknown): string {
   const h = new Fnv64();
-  if (!Array.isArray(v)) return h.update(canonicalJson(v)).hex();
-  h.update("[");
-  for (let i = 0; i < v.length; i++) {
-    if (i > 0) h.update(",");
-    h.update(canonicalJson(v[i]));
-  }
-  return h.update("]").hex();
+  hashCanonical(h, v);
+  return h.hex();
 }
 
 export type TraceOptions = {
@@ -139,7 +196,11 @@ export class Trace {
   /** A meaningful step: hashed, and recorded unless the level is "off". */
   emit(node: string, kind: string, data: TraceData = {}): void {
     const time = this.clock.now;
-    this.hasher.update(`${time}|${node}|${kind}|${canonicalJson(data)}\n`);
+    // Same bytes as `${time}|${node}|${kind}|${canonicalJson(data)}\n`, fed without building them.
+    const h = this.hasher;
+    h.update(String(time)).update("|").update(node).update("|").update(kind).update("|");
+    hashCanonical(h, data);
+    h.update("\n");
     this.hashedCount++;
     const e: TraceEvent = { seq: this.seq++, time, node, kind, level: "summary", data };
     for (const l of this.listeners) l(e);

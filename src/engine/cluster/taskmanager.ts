@@ -6,12 +6,13 @@
  */
 import { BrokerClient } from "../../external/broker-client.ts";
 import { StorageClient, type StorageServer } from "../../external/storage.ts";
-import type { ConnectionHandlers } from "../../sim/network.ts";
+import type { ConnectionHandlers, NetError } from "../../sim/network.ts";
 import type { SimNode } from "../../sim/scheduler.ts";
 import type { Simulation } from "../../sim/simulation.ts";
 import type { JsonValue } from "../../sim/trace.ts";
 import type { ClusterConfigData, JobConfigData } from "../config.ts";
 import type { KeySelector } from "../plan/functions.ts";
+import type { PlanNode } from "../plan/plan.ts";
 import type { KeyedStateEntry } from "../result.ts";
 import type { Registry } from "../plan/registry.ts";
 import { brokerPort } from "../runtime/broker-port.ts";
@@ -23,6 +24,46 @@ import type { Operator } from "../runtime/operator.ts";
 import { FilterOperator, FlatMapOperator, MapOperator, ProcessOperator, ReduceOperator, WindowOperator } from "../runtime/operators.ts";
 import { Task } from "../runtime/task.ts";
 import type { JmToTm, TaskDeployment, TmToJm } from "./messages.ts";
+
+/**
+ * The two ends of a data channel. Classes rather than objects of closures: a deployment makes
+ * two per channel, and named closures cost a `__name` call each under tsx (esbuild's keepNames).
+ */
+class ProducerEnd implements ConnectionHandlers {
+  constructor(
+    private readonly producer: Task,
+    private readonly output: number,
+    private readonly channel: number,
+    private readonly target: SubtaskRef,
+  ) {}
+  onMessage(p: unknown): void {
+    this.producer.onCredit(this.output, this.channel, p as ChannelMessage);
+  }
+  onBreak(e: NetError): void {
+    this.producer.fail(`channel to ${subtaskName(this.target)} broken: ${e.code}`);
+  }
+}
+
+class ConsumerEnd implements ConnectionHandlers {
+  constructor(
+    private readonly consumer: Task,
+    private readonly input: number,
+    private readonly from: SubtaskRef,
+  ) {}
+  onMessage(p: unknown): void {
+    this.consumer.onInputMessage(this.input, p as ChannelMessage);
+  }
+  onBreak(e: NetError): void {
+    this.consumer.fail(`channel from ${subtaskName(this.from)} broken: ${e.code}`);
+  }
+}
+
+/** The key selector on a keyed operator's input. */
+function keySelectorOf(node: PlanNode, registry: Registry): KeySelector {
+  const e = node.inputs[0];
+  if (e?.key === undefined) throw new Error(`keyed operator ${node.id} has no key selector on its input`);
+  return registry.resolve("key", e.key);
+}
 
 /** Live tasks by execution key, shared by the TaskManagers to wire channels (Flink's partition lookup). */
 export class TaskDirectory {
@@ -219,25 +260,27 @@ export class TaskManager {
       const key = TaskDirectory.key(session, attempt, d.ref);
       this.tasks.push({ key, task, ref: d.ref });
       this.c.directory.set(key, task, this.id);
-      const init = (restored: JsonValue | null): void => {
-        if (!task.alive) return;
-        let op: Operator;
-        try {
-          op = this.createOperator(task, d.ref, attempt);
-        } catch (e) {
-          return task.fail(`cannot create operator: ${(e as Error).message}`);
-        }
-        task.init(op, restored);
-        ready();
-      };
-      if (d.restorePath === null) init(null);
+      if (d.restorePath === null) this.initTask(task, d.ref, attempt, null, ready);
       else
         (this.storage as StorageClient).read(d.restorePath, (err, text) => {
           if (err || text === undefined) return task.fail(`cannot read state ${d.restorePath}: ${err?.message ?? "empty"}`);
-          init(JSON.parse(text) as JsonValue);
+          this.initTask(task, d.ref, attempt, JSON.parse(text) as JsonValue, ready);
         });
     }
     if (descs.length === 0) this.send({ t: "deployed", tm: this.id, session, attempt });
+  }
+
+  /** Create the task's operator and restore it (a method, not a closure per task: see ProducerEnd). */
+  private initTask(task: Task, ref: SubtaskRef, attempt: number, restored: JsonValue | null, ready: () => void): void {
+    if (!task.alive) return;
+    let op: Operator;
+    try {
+      op = this.createOperator(task, ref, attempt);
+    } catch (e) {
+      return task.fail(`cannot create operator: ${(e as Error).message}`);
+    }
+    task.init(op, restored);
+    ready();
   }
 
   private createTask(session: number, attempt: number, d: TaskDeployment): Task {
@@ -246,6 +289,8 @@ export class TaskManager {
     const outputs = graph.outputs(d.ref);
     const name = subtaskName(d.ref);
     const storage = this.storage as StorageClient;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the callbacks below are methods with their own `this`
+    const tm = this;
     const task: Task = new Task({
       sim,
       tm: this.node,
@@ -261,23 +306,32 @@ export class TaskManager {
       outputs,
       outputKeys: outputs.map((o) => (o.edge.key !== undefined ? this.c.registry.resolve("key", o.edge.key) : undefined)),
       inputCount: node.kind === "source" ? 1 : graph.inputChannels(d.ref).length,
-      slowFactor: () => this.c.slowdown.get(d.ref.vertex) ?? 1,
+      // Method shorthand, not arrows: tsx names each arrow property with a `__name` call, per task.
+      slowFactor() {
+        return tm.c.slowdown.get(d.ref.vertex) ?? 1;
+      },
       callbacks: {
-        failed: (reason) => this.reportFailure(attempt, name, reason),
-        acknowledge: (id, stateName, bytes, alignmentMs) =>
-          this.send({ t: "ack", tm: this.id, session: this.session, attempt, id, task: name, stateName, bytes, alignmentMs }),
-        decline: (id, reason) => this.send({ t: "decline", tm: this.id, session: this.session, attempt, id, task: name, reason }),
-        endOfData: () => {
-          if (attempt === this.attempt) this.ended.add(name);
-          this.send({ t: "endOfData", tm: this.id, session: this.session, attempt, task: name });
+        failed(reason) {
+          tm.reportFailure(attempt, name, reason);
         },
-        finished: () => {
-          this.c.finalStates.set(TaskDirectory.key(session, attempt, d.ref), task.operator.finalState?.() ?? []);
-          if (attempt === this.attempt) this.finishedTasks.add(name);
-          this.send({ t: "finished", tm: this.id, session: this.session, attempt, task: name });
+        acknowledge(id, stateName, bytes, alignmentMs) {
+          tm.send({ t: "ack", tm: tm.id, session: tm.session, attempt, id, task: name, stateName, bytes, alignmentMs });
         },
-        writeState: (id, stateName, data, done) =>
-          storage.writeState(id, stateName, data, (err) => done(err ? `${err.code}: ${err.message}` : undefined)),
+        decline(id, reason) {
+          tm.send({ t: "decline", tm: tm.id, session: tm.session, attempt, id, task: name, reason });
+        },
+        endOfData() {
+          if (attempt === tm.attempt) tm.ended.add(name);
+          tm.send({ t: "endOfData", tm: tm.id, session: tm.session, attempt, task: name });
+        },
+        finished() {
+          tm.c.finalStates.set(TaskDirectory.key(session, attempt, d.ref), task.operator.finalState?.() ?? []);
+          if (attempt === tm.attempt) tm.finishedTasks.add(name);
+          tm.send({ t: "finished", tm: tm.id, session: tm.session, attempt, task: name });
+        },
+        writeState(id, stateName, data, done) {
+          storage.writeState(id, stateName, data, (err) => done(err ? `${err.code}: ${err.message}` : undefined));
+        },
       },
     });
     return task;
@@ -287,16 +341,10 @@ export class TaskManager {
     const { graph, registry, sim, job } = this.c;
     void attempt;
     const node = graph.vertex(ref.vertex);
-    const keyOf = (): KeySelector => {
-      const e = node.inputs[0];
-      if (e?.key === undefined) throw new Error(`keyed operator ${node.id} has no key selector on its input`);
-      return registry.resolve("key", e.key);
-    };
-    const broker = (): ReturnType<typeof brokerPort> =>
-      brokerPort(new BrokerClient(sim.network, sim.scheduler, this.node, "broker", (err) => task.fail(`broker connection broken: ${err.code}`)));
+    const keyOf = keySelectorOf;
     switch (node.kind) {
       case "source":
-        return new SourceOperator(node, ref.subtask, broker(), task, job.sourceFetchRecords, job.sourcePacing ?? "none");
+        return new SourceOperator(node, ref.subtask, this.brokerFor(task), task, job.sourceFetchRecords, job.sourcePacing ?? "none");
       case "map":
         return new MapOperator(node, registry, task);
       case "filter":
@@ -304,9 +352,9 @@ export class TaskManager {
       case "flatMap":
         return new FlatMapOperator(node, registry, task);
       case "reduce":
-        return new ReduceOperator(node, keyOf(), registry, task);
+        return new ReduceOperator(node, keyOf(node, registry), registry, task);
       case "process":
-        return new ProcessOperator(node, keyOf(), registry, task, {
+        return new ProcessOperator(node, keyOf(node, registry), registry, task, {
           subtask: ref.subtask,
           parallelism: node.parallelism,
           scheduler: sim.scheduler,
@@ -314,18 +362,24 @@ export class TaskManager {
           enqueue: (a) => task.enqueue(a),
         });
       case "window":
-        return new WindowOperator(node, keyOf(), registry, task);
+        return new WindowOperator(node, keyOf(node, registry), registry, task);
       case "sink": {
         const fail = (r: string): void => task.fail(r);
         if (node.sink === "twoPhaseCommit") {
-          const s = new TwoPhaseCommitSink(node, ref.subtask, broker(), fail, job.checkpoint.intervalMs > 0);
+          const s = new TwoPhaseCommitSink(node, ref.subtask, this.brokerFor(task), fail, job.checkpoint.intervalMs > 0);
           s.onIdle = () => task.enqueue(() => task.maybeFinish());
           return s;
         }
         const key = node.sink === "upsert" && node.upsertKey !== undefined ? registry.resolve("key", node.upsertKey) : undefined;
-        return new AtLeastOnceSink(node, ref.subtask, broker(), fail, key);
+        return new AtLeastOnceSink(node, ref.subtask, this.brokerFor(task), fail, key);
       }
     }
+  }
+
+  private brokerFor(task: Task): ReturnType<typeof brokerPort> {
+    return brokerPort(
+      new BrokerClient(this.c.sim.network, this.c.sim.scheduler, this.node, "broker", (err) => task.fail(`broker connection broken: ${err.code}`)),
+    );
   }
 
   /** Every TaskManager has deployed: connect output channels to their consumers and start. */
@@ -345,14 +399,8 @@ export class TaskManager {
           const out = (producer.outputChannels[o] ?? [])[ci];
           const inp = consumer.task.inputs[inputIndex];
           if (out === undefined || inp === undefined) return producer.fail(`no channel ${subtaskName(d.ref)} -> ${subtaskName(target)}`);
-          const producerEnd: ConnectionHandlers = {
-            onMessage: (p) => producer.onCredit(o, ci, p as ChannelMessage),
-            onBreak: (e) => producer.fail(`channel to ${subtaskName(target)} broken: ${e.code}`),
-          };
-          const consumerEnd: ConnectionHandlers = {
-            onMessage: (p) => consumer.task.onInputMessage(inputIndex, p as ChannelMessage),
-            onBreak: (e) => consumer.task.fail(`channel from ${subtaskName(d.ref)} broken: ${e.code}`),
-          };
+          const producerEnd = new ProducerEnd(producer, o, ci, target);
+          const consumerEnd = new ConsumerEnd(consumer.task, inputIndex, d.ref);
           const conn = sim.network.connect(this.id, consumer.tm, producerEnd, consumerEnd);
           out.conn = conn;
           inp.conn = conn;

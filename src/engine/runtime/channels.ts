@@ -12,31 +12,51 @@ import type { Element } from "./graph.ts";
  */
 export type ChannelMessage = { readonly b: Element[] } | { readonly credit: number } | { readonly ub: number };
 
+/** How many of a task's output channels have buffers waiting for credit (shared by its channels). */
+export type BacklogCount = { n: number };
+
+/** The message returning one credit: the same (frozen) object every time, it is only read. */
+const ONE_CREDIT: ChannelMessage = Object.freeze({ credit: 1 });
+
 /** Producer side of one channel. */
 export class OutputChannel {
   buffer: Element[] = [];
+  /** Sealed buffers waiting for credit; change it only through seal, requeue and pump (they keep `backlogged` counted). */
   readonly queue: Element[][] = [];
   credits = 0;
   conn: Connection | undefined;
 
-  constructor(readonly name: string) {}
+  constructor(
+    readonly name: string,
+    /** The owning task's count of channels with a backlog. */
+    private readonly backlogged: BacklogCount = { n: 0 },
+  ) {}
 
   /** Move the current buffer (if not empty) to the send queue. */
   seal(): void {
     if (this.buffer.length === 0) return;
+    if (this.queue.length === 0) this.backlogged.n++;
     this.queue.push(this.buffer);
     this.buffer = [];
+  }
+
+  /** Put restored in-flight data back at the head of the send queue. */
+  requeue(elements: Element[]): void {
+    if (this.queue.length === 0) this.backlogged.n++;
+    this.queue.unshift(elements);
   }
 
   /** Send queued buffers while credits last. */
   pump(): void {
     const c = this.conn;
     if (c === undefined || !c.open) return;
+    if (this.credits <= 0 || this.queue.length === 0) return;
     while (this.credits > 0 && this.queue.length > 0) {
       const b = this.queue.shift() as Element[];
       this.credits--;
       c.endA.send({ b } satisfies ChannelMessage, 64 + b.length * 32);
     }
+    if (this.queue.length === 0) this.backlogged.n--;
   }
 
   /** Buffers waiting for credit. */
@@ -93,6 +113,6 @@ export class InputChannel {
   /** Return one credit to the producer for a fully consumed buffer. */
   returnCredit(): void {
     const c = this.conn;
-    if (c !== undefined && c.open) c.endB.send({ credit: 1 } satisfies ChannelMessage, 16);
+    if (c !== undefined && c.open) c.endB.send(ONE_CREDIT, 16);
   }
 }

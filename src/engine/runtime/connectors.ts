@@ -67,7 +67,8 @@ export interface SourceHost extends Output {
   wakeAt(timeMs: number, fn: () => void): void;
 }
 
-type Fetched = { p: number; off: number; v: Value; ts: number };
+/** A fetched batch of one partition, fed to the task: its records are processed in this order. */
+type Feed = { readonly p: number; readonly recs: ReadonlyArray<{ readonly offset: number }>; next: number };
 
 export class SourceOperator implements Operator {
   private partitions: number[] = [];
@@ -86,6 +87,12 @@ export class SourceOperator implements Operator {
   /** Event-time pacing: the running maximum timestamp fetched per partition (arrival times never go back). */
   private readonly arrivalMax = new Map<number, number>();
   private wakeAtMs: number | undefined;
+  /**
+   * Batches fed to the task's input and not yet processed, oldest first. The input holds exactly
+   * their records in this order, so `processRecord` learns each record's partition and offset here
+   * instead of from a wrapper object per record.
+   */
+  private readonly feeds: Feed[] = [];
 
   constructor(
     private readonly node: SourceNode,
@@ -172,15 +179,18 @@ export class SourceOperator implements Operator {
       if (recs.length === 0) return this.kick();
       const last = recs[recs.length - 1] as { offset: number };
       this.fetched.set(p, last.offset + 1);
-      this.host.feed(recs.map((r) => ({ k: REC, v: { p, off: r.offset, v: r.value, ts: r.ts } as unknown as Value, ts: r.ts })));
+      this.feeds.push({ p, recs, next: 0 });
+      this.host.feed(recs.map((r) => ({ k: REC, v: r.value as Value, ts: r.ts })));
     });
   }
 
-  processRecord(v: Value): void {
-    const f = v as unknown as Fetched;
-    this.offsets.set(f.p, f.off + 1);
-    if (f.ts > (this.maxTs.get(f.p) ?? MIN_WATERMARK)) this.maxTs.set(f.p, f.ts);
-    this.host.emit(f.v, f.ts);
+  processRecord(v: Value, ts: number): void {
+    const feed = this.feeds[0] as Feed;
+    const r = feed.recs[feed.next++] as { readonly offset: number };
+    if (feed.next >= feed.recs.length) this.feeds.shift();
+    this.offsets.set(feed.p, r.offset + 1);
+    if (ts > (this.maxTs.get(feed.p) ?? MIN_WATERMARK)) this.maxTs.set(feed.p, ts);
+    this.host.emit(v, ts);
   }
 
   afterStep(): void {
@@ -528,14 +538,14 @@ export class AtLeastOnceSink implements Operator {
     const recs = this.batch;
     this.batch = [];
     this.writes.issue();
-    const cb = (err: BrokerErr | null): void => {
-      this.writes.complete(err);
-      if (err) this.fail(`sink ${this.node.id} write failed: ${errText(err)}`);
-    };
     if (this.upsertKey !== undefined) {
       const key = this.upsertKey;
-      this.broker.upsert(this.node.topic, recs.map((r) => ({ key: key(r.value), value: r.value })), cb);
-    } else this.broker.append(this.node.topic, this.subtask, recs, cb);
+      this.broker.upsert(this.node.topic, recs.map((r) => ({ key: key(r.value), value: r.value })), (err) => this.written(err));
+    } else this.broker.append(this.node.topic, this.subtask, recs, (err) => this.written(err));
+  }
+  private written(err: BrokerErr | null): void {
+    this.writes.complete(err);
+    if (err) this.fail(`sink ${this.node.id} write failed: ${errText(err)}`);
   }
   processWatermark(): void {}
   endOfInput(): void {

@@ -18,7 +18,7 @@ import type { JsonValue } from "../../sim/trace.ts";
 import type { CheckpointingMode } from "../config.ts";
 import { MAX_WATERMARK, MIN_WATERMARK, type Value } from "../plan/functions.ts";
 import type { PlanNode } from "../plan/plan.ts";
-import { InputChannel, OutputChannel, type ChannelMessage } from "./channels.ts";
+import { InputChannel, OutputChannel, type BacklogCount, type ChannelMessage } from "./channels.ts";
 import {
   BARRIER,
   END,
@@ -91,11 +91,15 @@ export type TaskState = "DEPLOYING" | "RUNNING" | "FINISHED_DATA" | "FAILED" | "
 
 export class Task implements Output {
   state: TaskState = "DEPLOYING";
+  /** FAILED or CANCELED (the states in which the task is not alive). */
+  private stopped = false;
   operator!: Operator;
   readonly inputs: InputChannel[] = [];
   /** Output channels grouped by output edge. */
   readonly outputChannels: OutputChannel[][] = [];
   private readonly rebalanceNext: number[] = [];
+  /** Output channels with buffers waiting for credit (kept by the channels). */
+  private readonly backlogged: BacklogCount = { n: 0 };
   private readonly mailbox: Array<() => void> = [];
   private busy = false;
   private scheduled = false;
@@ -119,17 +123,29 @@ export class Task implements Output {
   private readonly name: string;
 
   constructor(readonly opts: TaskOptions) {
+    // Assigned here rather than as field initializers: tsx names those with a `__name` call per task.
+    this.wakeEvent = () => {
+      this.scheduled = false;
+      this.loop();
+    };
+    this.stepEndEvent = () => {
+      this.busy = false;
+      if (!this.alive) return;
+      this.flushOutputs();
+      this.wakeTail();
+    };
     this.name = subtaskName(opts.ref);
     for (let i = 0; i < opts.inputCount; i++) this.inputs.push(new InputChannel(i, `${this.name}/in${i}`));
     opts.outputs.forEach((o, oi) => {
-      this.outputChannels.push(o.targets.map((t) => new OutputChannel(`${this.name}->${subtaskName(t)}`)));
+      this.outputChannels.push(o.targets.map((t) => new OutputChannel(`${this.name}->${subtaskName(t)}`, this.backlogged)));
       this.rebalanceNext.push(opts.ref.subtask % Math.max(1, o.targets.length));
       void oi;
     });
   }
 
+  /** Asked after every element: a flag rather than three state comparisons. */
   get alive(): boolean {
-    return (this.state === "DEPLOYING" || this.state === "RUNNING" || this.state === "FINISHED_DATA") && this.opts.tm.alive;
+    return !this.stopped && this.opts.tm.alive;
   }
 
   // ---- lifecycle --------------------------------------------------------------------------
@@ -152,7 +168,7 @@ export class Task implements Output {
         snap.out?.forEach((chans, o) =>
           chans.forEach((els, c) => {
             const ch = this.outputChannels[o]?.[c];
-            if (ch !== undefined && els.length > 0) ch.queue.unshift(els.slice());
+            if (ch !== undefined && els.length > 0) ch.requeue(els.slice());
           }),
         );
       }
@@ -181,6 +197,7 @@ export class Task implements Output {
   fail(reason: string): void {
     if (!this.alive) return;
     this.state = "FAILED";
+    this.stopped = true;
     this.closeAll();
     this.opts.callbacks.failed(reason);
   }
@@ -188,6 +205,7 @@ export class Task implements Output {
   cancel(): void {
     if (this.state === "CANCELED" || this.state === "FAILED") return;
     this.state = "CANCELED";
+    this.stopped = true;
     this.closeAll();
   }
 
@@ -203,30 +221,35 @@ export class Task implements Output {
 
   // ---- channel plumbing (called by the TaskManager when connections are made) ---------------
 
-  /** A message from a producer arrived on input channel `i`. */
+  /** A message from a producer arrived on input channel `i` (a network delivery: the last action of its event). */
   onInputMessage(i: number, msg: ChannelMessage): void {
-    if (!this.alive) return;
+    if (this.receive(i, msg)) this.wakeTail();
+  }
+
+  /** Takes in a message; true when the mailbox has new input to process. */
+  private receive(i: number, msg: ChannelMessage): boolean {
+    if (!this.alive) return false;
     if ("ub" in msg) {
       // A priority barrier overtakes queued data, but never an operator that is still opening.
       if (!this.opened) this.heldBarriers.push({ ch: this.inputs[i] as InputChannel, id: msg.ub, queued: (this.inputs[i] as InputChannel).buffers.length });
       else this.onUnalignedBarrier(this.inputs[i] as InputChannel, msg.ub);
-      return;
+      return false;
     }
-    if (!("b" in msg)) return;
+    if (!("b" in msg)) return false;
     (this.inputs[i] as InputChannel).buffers.push(msg.b);
     // Data arriving before this channel's barrier of a pending unaligned checkpoint belongs to it.
     const u = this.unalignedCp;
     if (u !== undefined && u.waiting.has(i)) for (const e of msg.b) if (e.k !== BARRIER) (u.input[i] as Element[]).push(e);
-    this.wake();
+    return true;
   }
 
-  /** A credit arrived from the consumer of output channel (o, c). */
+  /** A credit arrived from the consumer of output channel (o, c) (a network delivery: the last action of its event). */
   onCredit(o: number, c: number, msg: ChannelMessage): void {
     if (!this.alive || !("credit" in msg)) return;
     const ch = (this.outputChannels[o] as OutputChannel[])[c] as OutputChannel;
     ch.credits += msg.credit;
     ch.pump();
-    this.wake();
+    this.wakeTail();
   }
 
   // ---- mailbox ----------------------------------------------------------------------------
@@ -238,18 +261,28 @@ export class Task implements Output {
     this.wake();
   }
 
+  /** Run the mailbox loop in a new event now (after the events already due now). */
   private wake(): void {
     if (this.scheduled || this.busy || !this.alive) return;
     this.scheduled = true;
-    this.opts.sim.scheduler.schedule(0, () => {
-      this.scheduled = false;
-      this.loop();
-    }, this.opts.tm);
+    this.opts.sim.scheduler.schedule(0, this.wakeEvent, this.opts.tm);
   }
+
+  /** `wake`, as the last action of the current event (see Scheduler.tail). */
+  private wakeTail(): void {
+    if (this.scheduled || this.busy || !this.alive) return;
+    this.scheduled = true;
+    this.opts.sim.scheduler.tail(this.wakeEvent, this.opts.tm);
+  }
+
+  /** The mailbox loop as an event (made once, in the constructor). */
+  private readonly wakeEvent: () => void;
+  /** The end of a step as an event: the task is free again, its outputs go to the channels. */
+  private readonly stepEndEvent: () => void;
 
   /** Feed elements into input channel 0 (a source's fetched records). */
   feed(elements: Element[]): void {
-    this.onInputMessage(0, { b: elements });
+    if (this.receive(0, { b: elements })) this.wake();
   }
 
   now(): number {
@@ -258,7 +291,15 @@ export class Task implements Output {
 
   /** Run `fn` in the task's thread at `timeMs` (or now, if that has passed), unless the task died. */
   wakeAt(timeMs: number, fn: () => void): void {
-    this.opts.sim.scheduler.at(Math.max(timeMs, this.opts.sim.now), () => this.enqueue(fn), this.opts.tm);
+    this.opts.sim.scheduler.at(
+      Math.max(timeMs, this.opts.sim.now),
+      () => {
+        if (!this.alive) return;
+        this.mailbox.push(fn);
+        this.wakeTail();
+      },
+      this.opts.tm,
+    );
   }
 
   hasPendingInput(): boolean {
@@ -266,8 +307,7 @@ export class Task implements Output {
   }
 
   backpressured(): boolean {
-    for (const chans of this.outputChannels) for (const c of chans) if (c.backlog > 0) return true;
-    return false;
+    return this.backlogged.n > 0;
   }
 
   private loop(): void {
@@ -290,12 +330,7 @@ export class Task implements Output {
     this.operator.afterStep?.();
     const cost = this.stepRecords * this.opts.costMsPerRecord * this.opts.slowFactor();
     this.busy = true;
-    this.opts.sim.scheduler.schedule(cost, () => {
-      this.busy = false;
-      if (!this.alive) return;
-      this.flushOutputs();
-      this.wake();
-    }, this.opts.tm);
+    this.opts.sim.scheduler.schedule(cost, this.stepEndEvent, this.opts.tm);
   }
 
   /** Process elements of one input buffer (round robin over unblocked channels). */
@@ -525,23 +560,24 @@ export class Task implements Output {
 
   /** Flush external writes, then write the snapshot to checkpoint storage and acknowledge. */
   private persist(id: number, alignmentMs: number, snapshot: () => TaskSnapshot): void {
-    const stateName = `${this.opts.ref.vertex}-${this.opts.ref.subtask}`;
-    const write = (): void => {
-      const data = JSON.stringify(snapshot());
-      this.opts.sim.trace.emit(this.opts.tm.id, "snapshot", { task: this.name, id, bytes: data.length });
-      this.opts.callbacks.writeState(id, stateName, data, (err) => {
-        if (!this.alive) return;
-        if (err !== undefined) this.opts.callbacks.decline(id, `state write failed: ${err}`);
-        else this.opts.callbacks.acknowledge(id, stateName, data.length, alignmentMs);
-      });
-    };
-    if (this.operator.flush === undefined) write();
+    if (this.operator.flush === undefined) this.writeSnapshot(id, alignmentMs, snapshot);
     else
       this.operator.flush(id, (err) => {
         if (!this.alive) return;
         if (err !== undefined) return this.fail(`flush for checkpoint ${id} failed: ${err}`);
-        write();
+        this.writeSnapshot(id, alignmentMs, snapshot);
       });
+  }
+
+  private writeSnapshot(id: number, alignmentMs: number, snapshot: () => TaskSnapshot): void {
+    const stateName = `${this.opts.ref.vertex}-${this.opts.ref.subtask}`;
+    const data = JSON.stringify(snapshot());
+    this.opts.sim.trace.emit(this.opts.tm.id, "snapshot", { task: this.name, id, bytes: data.length });
+    this.opts.callbacks.writeState(id, stateName, data, (err) => {
+      if (!this.alive) return;
+      if (err !== undefined) this.opts.callbacks.decline(id, `state write failed: ${err}`);
+      else this.opts.callbacks.acknowledge(id, stateName, data.length, alignmentMs);
+    });
   }
 
   notifyCheckpointComplete(id: number): void {
