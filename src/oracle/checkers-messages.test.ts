@@ -539,7 +539,7 @@ describe("checkNoLoss messages", () => {
           ],
           "total": 2,
         },
-        "message": "sink "mins": key "k1" has no committed record, expected at least one (lost); 1 of 3 expected keys missing (1 more problems in details); last completed checkpoint before the first restore (at 1000 ms) was 2 (completed at 360 ms); faults: crash tm-1 at 400 ms",
+        "message": "sink "mins": key "k1" has no committed record, expected at least one (lost); 1 of 3 expected keys missing (1 more problem in details); last completed checkpoint before the first restore (at 1000 ms) was 2 (completed at 360 ms); faults: crash tm-1 at 400 ms",
         "ok": false,
       }
     `);
@@ -785,7 +785,7 @@ describe("checkCheckpointInvariants messages", () => {
           ],
           "total": 2,
         },
-        "message": "checkpoint 1 triggered at 1100 ms (attempt 1) reuses or lowers the id: checkpoint 2 was triggered at 300 ms (attempt 0) (1 more problems in details); last completed checkpoint before the first restore (at 1000 ms) was 2 (completed at 360 ms); faults: crash tm-1 at 400 ms",
+        "message": "checkpoint 1 triggered at 1100 ms (attempt 1) reuses or lowers the id: checkpoint 2 was triggered at 300 ms (attempt 0) (1 more problem in details); last completed checkpoint before the first restore (at 1000 ms) was 2 (completed at 360 ms); faults: crash tm-1 at 400 ms",
         "ok": false,
       }
     `);
@@ -811,7 +811,7 @@ describe("checkCheckpointInvariants messages", () => {
           ],
           "total": 2,
         },
-        "message": "checkpoint 1 completed at 1150.25 ms after checkpoint 2 had completed at 360 ms (1 more problems in details); last completed checkpoint before the first restore (at 1000 ms) was 2 (completed at 360 ms); faults: crash tm-1 at 400 ms",
+        "message": "checkpoint 1 completed at 1150.25 ms after checkpoint 2 had completed at 360 ms (1 more problem in details); last completed checkpoint before the first restore (at 1000 ms) was 2 (completed at 360 ms); faults: crash tm-1 at 400 ms",
         "ok": false,
       }
     `);
@@ -1022,10 +1022,14 @@ describe("checkCheckpointInvariants messages", () => {
               "seq": 1,
               "time": 100,
             },
+            {
+              "rule": "tolerable failures",
+              "time": 100,
+            },
           ],
-          "total": 1,
+          "total": 2,
         },
-        "message": "checkpoint 1 expired at 100 ms but was not counted as a failure (Flink counts expired checkpoints); no checkpoint completed and nothing was restored; faults: none",
+        "message": "checkpoint 1 expired at 100 ms but was not counted as a failure (Flink counts expired checkpoints) (1 more problem in details); no checkpoint completed and nothing was restored; faults: none",
         "ok": false,
       }
     `);
@@ -1043,7 +1047,7 @@ describe("checkCheckpointInvariants messages", () => {
           ],
           "total": 1,
         },
-        "message": "checkpoint 1 was subsumed at 10 ms but counted as a failure (Flink does not count subsumed checkpoints); no checkpoint completed and nothing was restored; faults: none",
+        "message": "checkpoint 1 was aborted at 10 ms (subsumed) and counted as a failure, which Flink does not count; no checkpoint completed and nothing was restored; faults: none",
         "ok": false,
       }
     `);
@@ -1091,9 +1095,11 @@ describe("checkCheckpointInvariants messages", () => {
       }
     `);
     expect(check([...t, ev(40, "jm", "job-status", { status: "RESTARTING", attempt: 0 })], { tolerableFailures: 1 }).ok).toBe(true);
-    expect(check([...t, ev(40, "jm", "failover", { attempt: 1 }), ev(50, "jm", "checkpoint-triggered", { id: 3, attempt: 1 })], { tolerableFailures: 1 }).ok).toBe(true);
+    // The threshold fails the job (a failover with its reason) and clears the count (Flink's clearCount before failJob).
+    const thresholdFailover = ev(40, "jm", "failover", { attempt: 1, reason: "exceeded checkpoint tolerable failure threshold" });
+    expect(check([...t, thresholdFailover, ev(50, "jm", "checkpoint-triggered", { id: 3, attempt: 1 })], { tolerableFailures: 1 }).ok).toBe(true);
     expect(check(t, { tolerableFailures: 2 }).ok).toBe(true);
-    // A completion in between resets the count; a failure of an id older than the last completion is not counted.
+    // A completion in between resets the count; a failure of an id older than the last completion is not counted (and the engine must not count it).
     const reset = [
       ...t.slice(0, 3),
       ev(25, "jm", "checkpoint-completed", { id: 2, attempt: 0 }),
@@ -1107,12 +1113,12 @@ describe("checkCheckpointInvariants messages", () => {
       ev(0, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
       ev(1, "jm", "checkpoint-triggered", { id: 2, attempt: 0 }),
       ev(2, "jm", "checkpoint-completed", { id: 2, attempt: 0 }),
-      ev(3, "jm", "checkpoint-aborted", { id: 1, attempt: 0, reason: "declined", counted: true }),
+      ev(3, "jm", "checkpoint-aborted", { id: 1, attempt: 0, reason: "declined", counted: false }),
       ev(4, "jm", "checkpoint-triggered", { id: 3, attempt: 0 }),
     ];
     expect(check(old, { tolerableFailures: 0, maxConcurrent: 3 }).ok).toBe(true);
     // The same id counted twice is one failure.
-    const twice = [...t.slice(0, 2), ev(11, "jm", "checkpoint-aborted", { id: 1, attempt: 0, reason: "declined", counted: true }), ev(20, "jm", "checkpoint-triggered", { id: 2, attempt: 0 })];
+    const twice = [...t.slice(0, 2), ev(11, "jm", "checkpoint-aborted", { id: 1, attempt: 0, reason: "declined", counted: false }), ev(20, "jm", "checkpoint-triggered", { id: 2, attempt: 0 })];
     expect(check(twice, { tolerableFailures: 1 }).ok).toBe(true);
   });
 

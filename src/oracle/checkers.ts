@@ -238,7 +238,7 @@ function compareTable(vertex: string, label: string, exp: SinkExpectation, out: 
 function outcome(check: CheckName, problems: readonly Problem[], okMessage: string, trace: readonly TraceEvent[], notes: readonly string[] = []): CheckResult {
   if (problems.length === 0) return { check, ok: true, message: okMessage, details: notes.length > 0 ? { notes: [...notes] } : undefined };
   const first = problems[0] as Problem;
-  const more = problems.length > 1 ? ` (${problems.length - 1} more problems in details)` : "";
+  const more = problems.length > 1 ? ` (${plural(problems.length - 1, "more problem")} in details)` : "";
   return {
     check,
     ok: false,

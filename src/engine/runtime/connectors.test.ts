@@ -748,7 +748,7 @@ describe("SourceOperator", () => {
     process(src: SourceOperator): void {
       const records = this.fed.filter((e) => e.k === REC);
       this.fed.splice(0, this.fed.length, ...this.fed.filter((e) => e.k !== REC));
-      for (const e of records) if (e.k === REC) src.processRecord(e.v);
+      for (const e of records) if (e.k === REC) src.processRecord(e.v, e.ts);
       src.afterStep();
     }
   }
