@@ -11,6 +11,7 @@
 import fc from "fast-check";
 import type { FaultIntensity } from "../gen/index.ts";
 import { FAULTS_BY_INTENSITY, scenarioArb } from "../gen/index.ts";
+import { minimizeScenario } from "../gen/minimize.ts";
 import type { CheckedRun } from "../runner/check.ts";
 import { runAndJudge } from "../runner/check.ts";
 import type { Scenario } from "../scenario.ts";
@@ -123,7 +124,16 @@ export type CaseResult = {
   /** The case as generated. */
   readonly original: Outcome;
   /** For a failing case: the smallest failing case the shrink found (the original when none). */
-  readonly shrunk?: { readonly outcome: Outcome; readonly path: string; readonly numShrinks: number; readonly runs: number };
+  readonly shrunk?: {
+    readonly outcome: Outcome;
+    /** fast-check's path to its shrunk case (before the second pass). */
+    readonly path: string;
+    readonly numShrinks: number;
+    /** Runs spent shrinking, both passes. */
+    readonly runs: number;
+    /** Runs of the second pass (minimizeScenario). */
+    readonly minimizeRuns: number;
+  };
 };
 
 /**
@@ -156,5 +166,21 @@ export function checkCase(
   const r = fc.check(prop, { seed, numRuns: 1 });
   if (original === undefined) throw new Error(`fast-check ran no case for seed ${seed}`);
   if (!r.failed || lastFailure === undefined) return { original };
-  return { original, shrunk: { outcome: lastFailure, path: r.counterexamplePath ?? "0", numShrinks: r.numShrinks, runs } };
+  // Then a second pass on the concrete scenario with what is left of the budget: drop faults and
+  // records (src/gen/minimize.ts), which fast-check's shrinking of the raw draws cannot do alone.
+  let best: Outcome = lastFailure;
+  const m = minimizeScenario(
+    best.scenario,
+    (c) => {
+      if (events >= SHRINK_EVENTS_BUDGET) return "stop";
+      const o = judge(c);
+      runs++;
+      events += o.checked?.result.events ?? 0;
+      if (!outcomeFails(o)) return false;
+      best = o;
+      return true;
+    },
+    { maxAttempts: Math.max(0, shrinkRuns - runs) },
+  );
+  return { original, shrunk: { outcome: best, path: r.counterexamplePath ?? "0", numShrinks: r.numShrinks, runs, minimizeRuns: m.attempts } };
 }

@@ -90,7 +90,7 @@ export function caseTaskResult(t: CaseTask, result: CaseResult): TaskResult {
   if (result.shrunk === undefined) {
     return { record: recordOf(result.original, { id, seed: t.seed, replayCommand: seedReplayCommand(t.seed, t.faults) }) };
   }
-  const { outcome, path, numShrinks } = result.shrunk;
+  const { outcome, path, numShrinks, minimizeRuns } = result.shrunk;
   const file = `${t.outDir}/counterexample-${t.index}.json`;
   const failing: CheckName | undefined = outcome.checked?.judgement.results.find((c) => !c.ok)?.check;
   const summary = outcome.checked?.judgement.summary ?? `the run threw ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`;
@@ -99,7 +99,7 @@ export function caseTaskResult(t: CaseTask, result: CaseResult): TaskResult {
     name: `sweep-${t.dateTag}-seed-${t.seed}`,
     description:
       `Counterexample found by streamsim sweep --seed ${t.sweepSeed} (run ${t.index}, case seed ${t.seed}, faults ${t.faults}), ` +
-      `shrunk ${numShrinks} times (fast-check path ${path}). ${summary.replace(/[\r\n]+/g, " ")} ` +
+      `shrunk ${numShrinks} times (fast-check path ${path})${minimizeRuns > 0 ? `, then minimized in ${minimizeRuns} runs` : ""}. ${summary.replace(/[\r\n]+/g, " ")} ` +
       `It records the failure as found; once fixed, set expect.verdict to "pass" and drop expect.traceHash and expect.failingCheck.`,
     expect: {
       verdict: "fail",

@@ -94,11 +94,12 @@ describe("assertScenarioProperty", () => {
       assertScenarioProperty("a plain sink is exactly-once", fc.constant(failingCopyScenario("plain")), { numRuns: 5, reportDir: dir, runId: "r1", seed: 11 }),
     );
     const lines = e.message.split("\n");
-    expect(lines[0]).toBe("streamsim: exactly-once violated (run 1 of 5, shrunk 0 times)");
-    expect(lines[1]).toMatch(/^ {2}sink "out": record \{"key":"k0","value":0\} committed 2 times, expected 1 \(duplicated\)/);
+    // fast-check cannot shrink a constant; the second pass drops what the failure does not need.
+    expect(lines[0]).toMatch(/^streamsim: exactly-once violated \(run 1 of 5, shrunk 0 times, then minimized from 40 records and 1 fault in \d+ runs\)$/);
+    expect(lines[1]).toMatch(/^ {2}sink "out": record \{"key":"k\d+","value":\d+\} committed 2 times, expected 1 \(duplicated\)/);
     expect(lines[2]).toBe("  property        a plain sink is exactly-once, seed 11 (rerun it with STREAMSIM_SEED=11)");
     const file = join(dir, "r1", "counterexample-1.json");
-    expect(lines[3]).toBe(`  counterexample  ${file}  (40 records, 1 fault)`);
+    expect(lines[3]).toBe(`  counterexample  ${file}  (20 records, 1 fault)`);
     expect(lines[4]).toBe(`  replay          npx streamsim replay ${file}`);
     expect(lines[5]).toBe(`  timeline        ${join(dir, "r1", "index.html")}#run-1`);
 
@@ -146,9 +147,14 @@ describe("assertScenarioProperty", () => {
   test("the shrinking budget stops shrinking at the smallest failure found so far", () => {
     const arb = scenarioArb({ faults: "none", maxRecords: 30, sinkKinds: ["twoPhaseCommit"] });
     const broken = (run: { scenario: Scenario }) => ({ ok: countRecords(run.scenario) < 3, message: "too many records" });
-    const c = findCounterexample("fewer than 3 records", arb, { numRuns: 50, seed: 5, check: broken, reportDir: false, maxShrinkRuns: 0 });
+    const c = findCounterexample("fewer than 3 records", arb, { numRuns: 50, seed: 5, check: broken, reportDir: false, maxShrinkRuns: 0, maxMinimizeRuns: 0 });
     expect(c?.numShrinks).toBe(0);
     expect(c?.message.split("\n")[0]).toMatch(/shrunk 0 times, stopped after 0 shrinking runs\)$/);
+    expect(c?.records).toBeGreaterThan(3);
+    // The second pass alone gets the same failure down to the 3 records it needs.
+    const m = findCounterexample("fewer than 3 records", arb, { numRuns: 50, seed: 5, check: broken, reportDir: false, maxShrinkRuns: 0 });
+    expect(m?.records).toBe(3);
+    expect(m?.message.split("\n")[0]).toMatch(/shrunk 0 times, stopped after 0 shrinking runs, then minimized from \d+ records and 0 faults in \d+ runs\)$/);
     expect(c?.message).toContain("counterexample  not saved (reportDir is false)");
     expect(readdirSync(dir)).toEqual([]);
   });
@@ -157,7 +163,7 @@ describe("assertScenarioProperty", () => {
     const bad = failingCopyScenario("twoPhaseCommit");
     const invalid: Scenario = { ...bad, cluster: { ...bad.cluster, slotsPerTaskManager: 1 }, plan: { nodes: bad.plan.nodes.map((n) => ({ ...n, parallelism: 2 })) } };
     const e = caught(() => assertScenarioProperty("invalid scenarios are refused", fc.constant(invalid), { numRuns: 1, reportDir: dir, runId: "r3", seed: 1 }));
-    expect(e.message.split("\n")[0]).toBe("streamsim: the run threw (run 1 of 1, shrunk 0 times)");
+    expect(e.message.split("\n")[0]).toMatch(/^streamsim: the run threw \(run 1 of 1, shrunk 0 times, then minimized from 40 records and 1 fault in \d+ runs\)$/);
     expect(e.message).toContain("running the scenario threw ScenarioError: cluster has 1 slots but the plan needs 2");
     expect(existsSync(join(dir, "r3", "counterexample-1.json"))).toBe(true);
     expect(existsSync(join(dir, "r3", "index.html"))).toBe(false);
@@ -194,6 +200,7 @@ describe("assertScenarioProperty", () => {
     expect(() => assertScenarioProperty("x", arb, { numRuns: 0 })).toThrow("options.numRuns must be an integer >= 1, got 0");
     expect(() => assertScenarioProperty("x", arb, { numRuns: 1, runId: "../up" })).toThrow('options.runId must be a plain directory name, got "../up"');
     expect(() => assertScenarioProperty("x", arb, { numRuns: 1, maxShrinkRuns: -1 })).toThrow("options.maxShrinkRuns must be an integer >= 0, got -1");
+    expect(() => assertScenarioProperty("x", arb, { numRuns: 1, maxMinimizeRuns: 1.5 })).toThrow("options.maxMinimizeRuns must be an integer >= 0, got 1.5");
   });
 });
 

@@ -28,6 +28,7 @@ import { computeTotals, runAnchor, writeReports } from "../report/index.ts";
 import { toRunRecord } from "../report/record.ts";
 
 import type { RunSet } from "../report/index.ts";
+import { minimizeScenario } from "../gen/minimize.ts";
 import { runAndJudge } from "../runner/check.ts";
 import type { CheckedRun } from "../runner/check.ts";
 import type { CheckName, Expectation, Scenario } from "../scenario.ts";
@@ -137,10 +138,18 @@ export type ScenarioPropertyOptions = {
    * counts as passing, so shrinking stops at the smallest failure found so far (deterministically).
    */
   readonly maxShrinkRuns?: number;
+  /**
+   * Most runs of the second shrinking pass, which drops faults and records from the shrunk scenario
+   * itself (default DEFAULT_MAX_MINIMIZE_RUNS; 0 turns it off).
+   */
+  readonly maxMinimizeRuns?: number;
 };
 
 /** Default budget of runs spent shrinking one failure (a few seconds of simulations). */
 export const DEFAULT_MAX_SHRINK_RUNS = 1500;
+
+/** Default budget of runs of the second shrinking pass (minimizeScenario) on the shrunk scenario. */
+export const DEFAULT_MAX_MINIMIZE_RUNS = 500;
 
 /** A failed property's shrunk counterexample and where it was saved. */
 export type ScenarioCounterexample = {
@@ -236,6 +245,8 @@ function validateOptions(o: ScenarioPropertyOptions): void {
   if (o.livenessBoundMs !== undefined && !(o.livenessBoundMs > 0)) throw new RangeError(`scenario property options.livenessBoundMs must be > 0, got ${o.livenessBoundMs}`);
   if (o.maxShrinkRuns !== undefined && !(Number.isInteger(o.maxShrinkRuns) && o.maxShrinkRuns >= 0))
     throw new RangeError(`scenario property options.maxShrinkRuns must be an integer >= 0, got ${o.maxShrinkRuns}`);
+  if (o.maxMinimizeRuns !== undefined && !(Number.isInteger(o.maxMinimizeRuns) && o.maxMinimizeRuns >= 0))
+    throw new RangeError(`scenario property options.maxMinimizeRuns must be an integer >= 0, got ${o.maxMinimizeRuns}`);
   if (o.runId !== undefined && !/^[A-Za-z0-9._-]+$/.test(o.runId)) throw new RangeError(`scenario property options.runId must be a plain directory name, got ${JSON.stringify(o.runId)}`);
 }
 
@@ -266,10 +277,24 @@ export function findCounterexample(name: string, arb: fc.Arbitrary<Scenario>, o:
   const details = fc.check(fc.property(arb, holds), { numRuns: o.numRuns, seed });
   if (!details.failed) return undefined;
   if (details.counterexample === null) throw new Error(`streamsim: property "${name}" failed without a counterexample (seed ${seed}): ${errorText(details.errorInstance)}`);
-  const shrunk = details.counterexample[0];
   const runIndex = details.numRuns;
-  const shrunkText = `shrunk ${plural(details.numShrinks, "time")}${budgetSpent ? `, stopped after ${shrinkRuns} shrinking runs` : ""}`;
-  const outcome = judgeScenario(shrunk, o, check);
+  // A second pass on the concrete scenario (src/gen/minimize.ts): fast-check shrinks the raw values
+  // the scenario was drawn from, where dropping one record shifts the timestamps of the later ones;
+  // this one drops whole faults and records from the scenario itself.
+  let shrunk = details.counterexample[0];
+  let outcome = judgeScenario(shrunk, o, check);
+  let minimizeText = "";
+  const minimizeBudget = o.maxMinimizeRuns ?? DEFAULT_MAX_MINIMIZE_RUNS;
+  if (!outcome.verdict.ok && minimizeBudget > 0) {
+    const before = { records: countRecords(shrunk), faults: shrunk.faults.faults.length };
+    const m = minimizeScenario(shrunk, (c) => !judgeScenario(c, o, check).verdict.ok, { maxAttempts: minimizeBudget });
+    if (m.scenario !== shrunk) {
+      shrunk = m.scenario;
+      outcome = judgeScenario(shrunk, o, check);
+      minimizeText = `, then minimized from ${plural(before.records, "record")} and ${plural(before.faults, "fault")} in ${plural(m.attempts, "run")}`;
+    }
+  }
+  const shrunkText = `shrunk ${plural(details.numShrinks, "time")}${budgetSpent ? `, stopped after ${shrinkRuns} shrinking runs` : ""}${minimizeText}`;
   const expect = recordedExpectation(shrunk, outcome.run);
   const scenario: Scenario = {
     ...shrunk,
