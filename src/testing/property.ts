@@ -149,7 +149,7 @@ export type ScenarioPropertyOptions = {
 export const DEFAULT_MAX_SHRINK_RUNS = 1500;
 
 /** Default budget of runs of the second shrinking pass (minimizeScenario) on the shrunk scenario. */
-export const DEFAULT_MAX_MINIMIZE_RUNS = 500;
+export const DEFAULT_MAX_MINIMIZE_RUNS = 800;
 
 /** A failed property's shrunk counterexample and where it was saved. */
 export type ScenarioCounterexample = {
