@@ -148,12 +148,61 @@ export class Fnv64 {
 }
 
 /**
+ * Feed `JSON.stringify(v)` to `h` without building the string: plain objects (keys in
+ * JSON.stringify's order), strings that need no escaping, finite numbers, booleans and null are
+ * fed piece by piece; anything else (arrays, escapes, toJSON, other prototypes, deep nesting) as
+ * JSON.stringify's own output. Same bytes, so the same hash, and the same errors.
+ */
+export function hashJson(h: Fnv64, v: unknown, depth = 0): void {
+  switch (typeof v) {
+    case "number":
+      h.update(Number.isFinite(v) ? String(v) : "null");
+      return;
+    case "string":
+      if (plainString(v)) h.update('"').update(v).update('"');
+      else h.update(JSON.stringify(v));
+      return;
+    case "boolean":
+      h.update(v ? "true" : "false");
+      return;
+    default:
+      break;
+  }
+  if (v === null) {
+    h.update("null");
+    return;
+  }
+  const proto: unknown = typeof v === "object" ? Object.getPrototypeOf(v) : undefined;
+  const obj = v as Record<string, unknown>;
+  if (depth >= 32 || (proto !== Object.prototype && proto !== null) || typeof obj["toJSON"] === "function") {
+    h.update(JSON.stringify(v) as string);
+    return;
+  }
+  h.update("{");
+  let first = true;
+  for (const k of Object.keys(obj)) {
+    const x = obj[k];
+    const t = typeof x;
+    if (t === "undefined" || t === "function" || t === "symbol") continue;
+    if (!first) h.update(",");
+    first = false;
+    hashJson(h, k);
+    h.update(":");
+    hashJson(h, x, depth + 1);
+  }
+  h.update("}");
+}
+
+/**
  * Digest of records in order, each by `JSON.stringify` (native, fast). Deterministic for values
  * built by the same code (key order is insertion order); use `digest` to compare values that
  * different code may have built.
  */
 export function recordsDigest(values: readonly unknown[], into: Fnv64 = new Fnv64()): Fnv64 {
-  for (const v of values) into.update(JSON.stringify(v)).update("\n");
+  for (const v of values) {
+    hashJson(into, v);
+    into.update("\n");
+  }
   return into;
 }
 
