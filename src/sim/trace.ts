@@ -64,6 +64,24 @@ export function canonicalJson(v: unknown): string {
   return out + "}";
 }
 
+/**
+ * Sort object keys in place, in Array.prototype.sort's default order (UTF-16 code units). Small
+ * arrays (trace data objects) by insertion sort, which allocates nothing; larger ones by sort().
+ */
+function sortKeys(keys: string[]): void {
+  const n = keys.length;
+  if (n > 16) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (keys[j] as string) > k; j--) keys[j + 1] = keys[j] as string;
+    keys[j + 1] = k;
+  }
+}
+
 /** True when JSON.stringify(s) is s in quotes: no quote, backslash, control character or surrogate. */
 function plainString(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -111,7 +129,7 @@ export function hashCanonical(h: Fnv64, v: unknown): void {
   }
   const obj = v as Record<string, unknown>;
   const keys = Object.keys(obj);
-  if (keys.length > 1) keys.sort();
+  sortKeys(keys);
   h.update("{");
   let first = true;
   for (const k of keys) {
