@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { AssertionFailure } from "./assert.ts";
-import { Fnv64, Trace, canonicalJson, digest, hashCanonical } from "./trace.ts";
+import { Fnv64, Trace, canonicalJson, digest, hashCanonical, hashJson, recordsDigest } from "./trace.ts";
 import type { TraceEvent, TraceLevel } from "./trace.ts";
 
 /** A fixed sequence of emits and details, at a clock the caller moves. */
@@ -67,6 +67,21 @@ describe("canonicalJson", () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  test("hashJson hashes exactly the bytes of JSON.stringify (key order, escapes, nesting, odd values)", () => {
+    const odd = fc.constantFrom<unknown>(-0, Number.NaN, Number.POSITIVE_INFINITY, 1e21, "a\"b", "\ud83d\ude00", "\udc00", { toJSON: (): string => "custom" }, [undefined, 1], { u: undefined, n: null }, { 2: "b", 1: "a", z: 0 }, Object.create(null) as object);
+    const value = fc.oneof(fc.jsonValue(), odd, fc.dictionary(fc.string({ unit: "binary" }), fc.oneof(fc.jsonValue(), odd), { maxKeys: 4 }));
+    fc.assert(
+      fc.property(value, (v) => {
+        const h = new Fnv64();
+        hashJson(h, v);
+        expect(h.hex()).toBe(new Fnv64().update(JSON.stringify(v)).hex());
+      }),
+      { numRuns: 200 },
+    );
+    const values = [{ key: "k1", value: 3 }, [1, "x"], "s", null];
+    expect(recordsDigest(values).hex()).toBe(new Fnv64().update(values.map((v) => `${JSON.stringify(v)}\n`).join("")).hex());
   });
 
   test("Fnv64 of the empty string is its offset basis and updates are incremental", () => {

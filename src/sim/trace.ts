@@ -64,6 +64,24 @@ export function canonicalJson(v: unknown): string {
   return out + "}";
 }
 
+/**
+ * Sort object keys in place, in Array.prototype.sort's default order (UTF-16 code units). Small
+ * arrays (trace data objects) by insertion sort, which allocates nothing; larger ones by sort().
+ */
+function sortKeys(keys: string[]): void {
+  const n = keys.length;
+  if (n > 16) {
+    keys.sort();
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const k = keys[i] as string;
+    let j = i - 1;
+    for (; j >= 0 && (keys[j] as string) > k; j--) keys[j + 1] = keys[j] as string;
+    keys[j + 1] = k;
+  }
+}
+
 /** True when JSON.stringify(s) is s in quotes: no quote, backslash, control character or surrogate. */
 function plainString(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
@@ -111,7 +129,7 @@ export function hashCanonical(h: Fnv64, v: unknown): void {
   }
   const obj = v as Record<string, unknown>;
   const keys = Object.keys(obj);
-  if (keys.length > 1) keys.sort();
+  sortKeys(keys);
   h.update("{");
   let first = true;
   for (const k of keys) {
@@ -148,12 +166,61 @@ export class Fnv64 {
 }
 
 /**
+ * Feed `JSON.stringify(v)` to `h` without building the string: plain objects (keys in
+ * JSON.stringify's order), strings that need no escaping, finite numbers, booleans and null are
+ * fed piece by piece; anything else (arrays, escapes, toJSON, other prototypes, deep nesting) as
+ * JSON.stringify's own output. Same bytes, so the same hash, and the same errors.
+ */
+export function hashJson(h: Fnv64, v: unknown, depth = 0): void {
+  switch (typeof v) {
+    case "number":
+      h.update(Number.isFinite(v) ? String(v) : "null");
+      return;
+    case "string":
+      if (plainString(v)) h.update('"').update(v).update('"');
+      else h.update(JSON.stringify(v));
+      return;
+    case "boolean":
+      h.update(v ? "true" : "false");
+      return;
+    default:
+      break;
+  }
+  if (v === null) {
+    h.update("null");
+    return;
+  }
+  const proto: unknown = typeof v === "object" ? Object.getPrototypeOf(v) : undefined;
+  const obj = v as Record<string, unknown>;
+  if (depth >= 32 || (proto !== Object.prototype && proto !== null) || typeof obj["toJSON"] === "function") {
+    h.update(JSON.stringify(v) as string);
+    return;
+  }
+  h.update("{");
+  let first = true;
+  for (const k of Object.keys(obj)) {
+    const x = obj[k];
+    const t = typeof x;
+    if (t === "undefined" || t === "function" || t === "symbol") continue;
+    if (!first) h.update(",");
+    first = false;
+    hashJson(h, k);
+    h.update(":");
+    hashJson(h, x, depth + 1);
+  }
+  h.update("}");
+}
+
+/**
  * Digest of records in order, each by `JSON.stringify` (native, fast). Deterministic for values
  * built by the same code (key order is insertion order); use `digest` to compare values that
  * different code may have built.
  */
 export function recordsDigest(values: readonly unknown[], into: Fnv64 = new Fnv64()): Fnv64 {
-  for (const v of values) into.update(JSON.stringify(v)).update("\n");
+  for (const v of values) {
+    hashJson(into, v);
+    into.update("\n");
+  }
   return into;
 }
 

@@ -17,6 +17,7 @@
  * Upsert sink: idempotent writes keyed by the upsert key; plain sink: non-transactional appends.
  * Both flush on the barrier, which makes them at-least-once.
  */
+import { assert } from "../../sim/assert.ts";
 import type { JsonValue } from "../../sim/trace.ts";
 import type { KeySelector, Value } from "../plan/functions.ts";
 import { MAX_WATERMARK, MIN_WATERMARK } from "../plan/functions.ts";
@@ -126,12 +127,20 @@ export class SourceOperator implements Operator {
   kick(): void {
     if (this.fetching || this.endFed) return;
     if (this.host.hasPendingInput()) return;
-    const unread = this.partitions.filter((p) => (this.fetched.get(p) ?? 0) < (this.ends.get(p) ?? 0));
+    // Counted in loops, not filtered into arrays: this runs after every step of the source.
     const now = this.host.now();
-    const open = unread.filter((p) => (this.notBefore.get(p) ?? -Infinity) <= now);
-    if (unread.length > 0 && open.length === 0) {
+    let unread = 0;
+    let open = 0;
+    let next = Infinity;
+    for (const p of this.partitions) {
+      if ((this.fetched.get(p) ?? 0) >= (this.ends.get(p) ?? 0)) continue;
+      unread++;
+      const arrives = this.notBefore.get(p);
+      if ((arrives ?? -Infinity) <= now) open++;
+      next = Math.min(next, arrives ?? now);
+    }
+    if (unread > 0 && open === 0) {
       // Event-time pacing: nothing has arrived yet; come back when the earliest next record does.
-      const next = Math.min(...unread.map((p) => this.notBefore.get(p) ?? now));
       if (this.wakeAtMs === undefined || next < this.wakeAtMs) {
         this.wakeAtMs = next;
         this.host.wakeAt(next, () => {
@@ -141,7 +150,7 @@ export class SourceOperator implements Operator {
       }
       return;
     }
-    if (open.length === 0) {
+    if (open === 0) {
       const allDone = this.partitions.every((p) => (this.offsets.get(p) ?? 0) >= (this.ends.get(p) ?? 0));
       if (allDone) {
         this.endFed = true;
@@ -150,7 +159,7 @@ export class SourceOperator implements Operator {
       return;
     }
     if (this.host.backpressured()) return;
-    const p = open[this.rr % open.length] as number;
+    const p = this.openPartition(this.rr % open, now);
     this.rr++;
     const from = this.fetched.get(p) ?? 0;
     const max = Math.min(this.fetchMax, (this.ends.get(p) ?? 0) - from);
@@ -182,6 +191,17 @@ export class SourceOperator implements Operator {
       this.feeds.push({ p, recs, next: 0 });
       this.host.feed(recs.map((r) => ({ k: REC, v: r.value as Value, ts: r.ts })));
     });
+  }
+
+  /** The `k`-th partition (in partition order) with unread records that have arrived by `now`. */
+  private openPartition(k: number, now: number): number {
+    let seen = 0;
+    for (const p of this.partitions) {
+      if ((this.fetched.get(p) ?? 0) >= (this.ends.get(p) ?? 0)) continue;
+      if ((this.notBefore.get(p) ?? -Infinity) > now) continue;
+      if (seen++ === k) return p;
+    }
+    assert(false, "source: fewer open partitions than counted");
   }
 
   processRecord(v: Value, ts: number): void {

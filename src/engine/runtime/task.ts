@@ -303,7 +303,8 @@ export class Task implements Output {
   }
 
   hasPendingInput(): boolean {
-    return this.inputs.some((c) => c.hasData());
+    for (const c of this.inputs) if (c.hasData()) return true;
+    return false;
   }
 
   backpressured(): boolean {
