@@ -73,9 +73,10 @@ export type RawFault = { readonly moment: RawMoment } & (
   | ({ readonly f: "dropRpc"; readonly rpc: "notifyCheckpointComplete" | "acknowledgeCheckpoint" } & Dur)
   | ({ readonly f: "slowBroker"; readonly factor: number } & Dur)
   /**
-   * The broker slows down (writes acknowledged late) from the nth trigger on, and the broker or a
-   * TaskManager crashes the moment the nth checkpoint completes: writes issued before its barrier
-   * may still be in flight, and the checkpoint must not have completed without them.
+   * The broker is slow from the start (writes queue up and are acknowledged late), and the broker
+   * or a TaskManager crashes the moment the nth checkpoint completes: writes issued before its
+   * barrier may still be in flight, and the checkpoint must not have completed without them.
+   * (Slowing down only from the nth trigger on leaves too short a queue: 1 detection in 75.)
    */
   | ({ readonly f: "slowBrokerCrash"; readonly nth: number; readonly factor: number; readonly crashBroker: boolean; readonly tm: number; readonly restartAfterMs: number } & Dur)
 );
@@ -228,7 +229,7 @@ export function rawFaultArb(kinds: readonly FaultKind[] = ALL_KINDS): fc.Arbitra
           .map((r): RawFault => ({ f: "slowOperator", ...r })),
       },
       {
-        weight: 3,
+        weight: 4,
         arbitrary: fc
           .record({ nth: nthArb, factor: fc.integer({ min: 20, max: 200 }), durationMs: fc.integer({ min: 1000, max: 3000 }) })
           .map((r): RawFault => ({ f: "backpressureFailover", moment: { at: "time", permille: 0 }, ...r })),
@@ -258,17 +259,18 @@ export function rawFaultArb(kinds: readonly FaultKind[] = ALL_KINDS): fc.Arbitra
           .map((r): RawFault => ({ f: "slowBroker", ...r })),
       },
       {
-        weight: 3,
+        weight: 4,
         arbitrary: fc
           .record({
             nth: nthArb,
-            factor: fc.integer({ min: 200, max: 2000 }),
-            durationMs: fc.integer({ min: 200, max: 2000 }),
+            // 25..100 ms a request: a write issued just before the barrier is still queued when the checkpoint completes (~50 ms later).
+            factor: fc.integer({ min: 500, max: 2000 }),
+            durationMs: fc.integer({ min: 1000, max: 2000 }),
             crashBroker: fc.boolean(),
             tm: idx,
             restartAfterMs: fc.integer({ min: 10, max: 200 }),
           })
-          .map((r): RawFault => ({ f: "slowBrokerCrash", moment: { at: "checkpoint-triggered", nth: r.nth, delayMs: 0 }, ...r })),
+          .map((r): RawFault => ({ f: "slowBrokerCrash", moment: { at: "time", permille: 0 }, ...r })),
       },
     ],
   };
@@ -329,7 +331,7 @@ export function resolveFault(r: RawFault, t: FaultTargets): Fault[] {
     const tms = clusterNodes(t.taskManagers).filter((n) => n.startsWith("tm-"));
     const node = r.crashBroker ? "broker" : (tms[r.tm % tms.length] as string);
     return [
-      { at: { after: "checkpoint-triggered", nth: r.nth, delayMs: 0 }, fault: "slowBroker", factor: r.factor, durationMs: r.durationMs },
+      { at: 0, fault: "slowBroker", factor: r.factor, durationMs: r.durationMs },
       { at: { after: "checkpoint-completed", nth: r.nth, delayMs: 0 }, fault: "crash", node, restartAfterMs: r.restartAfterMs },
     ];
   }
