@@ -63,11 +63,12 @@ export type RawFault = { readonly moment: RawMoment } & (
   | ({ readonly f: "slowDisk"; readonly factor: number } & Dur)
   | ({ readonly f: "diskFailures"; readonly writeFailurePercent: number } & Dur)
   /**
-   * The last vertex (a sink) slows down from the start, so every barrier waits behind a backlog,
-   * and the first vertex fails the moment the nth checkpoint completes: the job restores a
-   * checkpoint taken under backpressure.
+   * A vertex (`slowFromEnd` counts back from the last one, a sink) slows down from the start, so
+   * barriers wait behind a backlog and reach a multi-input task's channels at different times, and
+   * the first vertex fails the moment the nth checkpoint completes: the job restores a checkpoint
+   * taken under backpressure.
    */
-  | { readonly f: "backpressureFailover"; readonly nth: number; readonly factor: number; readonly durationMs: number }
+  | { readonly f: "backpressureFailover"; readonly nth: number; readonly slowFromEnd: number; readonly factor: number; readonly durationMs: number }
   /** `vertex` counts from the first vertex, or from the last (a sink) when `fromEnd`. */
   | ({ readonly f: "slowOperator"; readonly vertex: number; readonly fromEnd: boolean; readonly factor: number } & Dur)
   | ({ readonly f: "dropRpc"; readonly rpc: "notifyCheckpointComplete" | "acknowledgeCheckpoint" } & Dur)
@@ -231,7 +232,7 @@ export function rawFaultArb(kinds: readonly FaultKind[] = ALL_KINDS): fc.Arbitra
       {
         weight: 4,
         arbitrary: fc
-          .record({ nth: nthArb, factor: fc.integer({ min: 20, max: 200 }), durationMs: fc.integer({ min: 1000, max: 3000 }) })
+          .record({ nth: nthArb, slowFromEnd: fc.nat({ max: 15 }), factor: fc.integer({ min: 20, max: 200 }), durationMs: fc.integer({ min: 1000, max: 3000 }) })
           .map((r): RawFault => ({ f: "backpressureFailover", moment: { at: "time", permille: 0 }, ...r })),
       },
     ],
@@ -319,11 +320,12 @@ export function resolveFault(r: RawFault, t: FaultTargets): Fault[] {
     return [crash, { at: failAt, fault: "failTask", vertex: first.id, subtask: 0 }];
   }
   if (r.f === "backpressureFailover") {
-    const sink = t.vertices[t.vertices.length - 1];
+    const n = t.vertices.length;
+    const slow = t.vertices[n - 1 - (r.slowFromEnd % Math.max(1, n))];
     const first = t.vertices[0];
-    if (sink === undefined || first === undefined) return [];
+    if (slow === undefined || first === undefined) return [];
     return [
-      { at: 0, fault: "slowOperator", vertex: sink.id, factor: r.factor, durationMs: r.durationMs },
+      { at: 0, fault: "slowOperator", vertex: slow.id, factor: r.factor, durationMs: r.durationMs },
       { at: { after: "checkpoint-completed", nth: r.nth, delayMs: 0 }, fault: "failTask", vertex: first.id, subtask: 0 },
     ];
   }
