@@ -184,8 +184,8 @@ export const BUGS: readonly Bug[] = [
     title: "The trigger decision ignores the minimum pause after the last completion.",
     models: "FLINK-18856 (CheckpointRequestDecider ignored minPauseBetweenCheckpoints).",
     file: DECIDER,
-    find: "    const delay = v.lastCompletionMs + cfg.minPauseMs - v.nowMs;",
-    replace: "    const delay = v.lastCompletionMs - v.nowMs;",
+    find: "  return lastCompletionMs + cfg.minPauseMs - nowMs;",
+    replace: "  return lastCompletionMs - nowMs;",
   },
   {
     id: "max-concurrent-off-by-one",

@@ -260,6 +260,24 @@ describe("broken connections", () => {
     expect(w.broker.committed("out")).toEqual([7]);
   });
 
+  test("once a client closed or lost its connection, the request being handled is applied and the ones queued behind it are not (as Kafka)", () => {
+    for (const end of ["close", "crash"] as const) {
+      const w = world();
+      w.broker.createTopic("out", 1);
+      w.server.setSlowFactor(10); // 5 ms a request
+      const c = client(w, w.tm0);
+      c.initTransactions("a", w.rec("a"));
+      c.initTransactions("b", w.rec("b"));
+      c.initTransactions("c", w.rec("c"));
+      // All three arrive at 1 ms; "a" is handled until 6 ms, "b" would be until 11 ms.
+      w.scheduler.schedule(3, () => (end === "close" ? c.close() : w.scheduler.crash("tm-0")));
+      w.scheduler.run();
+      expect(w.broker.initTransactions("a").epoch, end).toBe(1);
+      expect(w.broker.initTransactions("b").epoch, end).toBe(0);
+      expect(w.broker.initTransactions("c").epoch, end).toBe(0);
+    }
+  });
+
   test("close fails outstanding requests without calling onBroken", () => {
     const w = world();
     w.broker.createTopic("t", 1);

@@ -195,10 +195,15 @@ class Session implements ConnectionHandlers {
   }
 
   onBreak(_err: NetError): void {
-    // Requests already received are still applied (their replies are dropped).
+    // The request being handled is still applied (its reply is dropped); see startNext.
   }
 
   private startNext(): void {
+    // As in Kafka, which reads one request of a connection at a time (it mutes the connection
+    // while one is in flight): once the connection is closed or broken, the requests behind the
+    // one being handled, still in the socket, are gone with it. (Applying them let a cancelled
+    // sink's queued initTransactions fence the next attempt's pre-committed transaction.)
+    if (this.conn !== null && !this.conn.open) this.queue.length = 0;
     if (this.queue.length === 0) {
       this.busy = false;
       return;

@@ -63,19 +63,21 @@ export type RawFault = { readonly moment: RawMoment } & (
   | ({ readonly f: "slowDisk"; readonly factor: number } & Dur)
   | ({ readonly f: "diskFailures"; readonly writeFailurePercent: number } & Dur)
   /**
-   * The last vertex (a sink) slows down from the start, so every barrier waits behind a backlog,
-   * and the first vertex fails the moment the nth checkpoint completes: the job restores a
-   * checkpoint taken under backpressure.
+   * A vertex (`slowFromEnd` counts back from the last one, a sink) slows down from the start, so
+   * barriers wait behind a backlog and reach a multi-input task's channels at different times, and
+   * the first vertex fails the moment the nth checkpoint completes: the job restores a checkpoint
+   * taken under backpressure.
    */
-  | { readonly f: "backpressureFailover"; readonly nth: number; readonly factor: number; readonly durationMs: number }
+  | { readonly f: "backpressureFailover"; readonly nth: number; readonly slowFromEnd: number; readonly factor: number; readonly durationMs: number }
   /** `vertex` counts from the first vertex, or from the last (a sink) when `fromEnd`. */
   | ({ readonly f: "slowOperator"; readonly vertex: number; readonly fromEnd: boolean; readonly factor: number } & Dur)
   | ({ readonly f: "dropRpc"; readonly rpc: "notifyCheckpointComplete" | "acknowledgeCheckpoint" } & Dur)
   | ({ readonly f: "slowBroker"; readonly factor: number } & Dur)
   /**
-   * The broker slows down (writes acknowledged late) from the nth trigger on, and the broker or a
-   * TaskManager crashes the moment the nth checkpoint completes: writes issued before its barrier
-   * may still be in flight, and the checkpoint must not have completed without them.
+   * The broker is slow from the start (writes queue up and are acknowledged late), and the broker
+   * or a TaskManager crashes the moment the nth checkpoint completes: writes issued before its
+   * barrier may still be in flight, and the checkpoint must not have completed without them.
+   * (Slowing down only from the nth trigger on leaves too short a queue: 1 detection in 75.)
    */
   | ({ readonly f: "slowBrokerCrash"; readonly nth: number; readonly factor: number; readonly crashBroker: boolean; readonly tm: number; readonly restartAfterMs: number } & Dur)
 );
@@ -228,9 +230,9 @@ export function rawFaultArb(kinds: readonly FaultKind[] = ALL_KINDS): fc.Arbitra
           .map((r): RawFault => ({ f: "slowOperator", ...r })),
       },
       {
-        weight: 3,
+        weight: 4,
         arbitrary: fc
-          .record({ nth: nthArb, factor: fc.integer({ min: 20, max: 200 }), durationMs: fc.integer({ min: 1000, max: 3000 }) })
+          .record({ nth: nthArb, slowFromEnd: fc.nat({ max: 15 }), factor: fc.integer({ min: 20, max: 200 }), durationMs: fc.integer({ min: 1000, max: 3000 }) })
           .map((r): RawFault => ({ f: "backpressureFailover", moment: { at: "time", permille: 0 }, ...r })),
       },
     ],
@@ -258,17 +260,18 @@ export function rawFaultArb(kinds: readonly FaultKind[] = ALL_KINDS): fc.Arbitra
           .map((r): RawFault => ({ f: "slowBroker", ...r })),
       },
       {
-        weight: 3,
+        weight: 4,
         arbitrary: fc
           .record({
             nth: nthArb,
-            factor: fc.integer({ min: 200, max: 2000 }),
-            durationMs: fc.integer({ min: 200, max: 2000 }),
+            // 25..100 ms a request: a write issued just before the barrier is still queued when the checkpoint completes (~50 ms later).
+            factor: fc.integer({ min: 500, max: 2000 }),
+            durationMs: fc.integer({ min: 1000, max: 2000 }),
             crashBroker: fc.boolean(),
             tm: idx,
             restartAfterMs: fc.integer({ min: 10, max: 200 }),
           })
-          .map((r): RawFault => ({ f: "slowBrokerCrash", moment: { at: "checkpoint-triggered", nth: r.nth, delayMs: 0 }, ...r })),
+          .map((r): RawFault => ({ f: "slowBrokerCrash", moment: { at: "time", permille: 0 }, ...r })),
       },
     ],
   };
@@ -317,11 +320,12 @@ export function resolveFault(r: RawFault, t: FaultTargets): Fault[] {
     return [crash, { at: failAt, fault: "failTask", vertex: first.id, subtask: 0 }];
   }
   if (r.f === "backpressureFailover") {
-    const sink = t.vertices[t.vertices.length - 1];
+    const n = t.vertices.length;
+    const slow = t.vertices[n - 1 - (r.slowFromEnd % Math.max(1, n))];
     const first = t.vertices[0];
-    if (sink === undefined || first === undefined) return [];
+    if (slow === undefined || first === undefined) return [];
     return [
-      { at: 0, fault: "slowOperator", vertex: sink.id, factor: r.factor, durationMs: r.durationMs },
+      { at: 0, fault: "slowOperator", vertex: slow.id, factor: r.factor, durationMs: r.durationMs },
       { at: { after: "checkpoint-completed", nth: r.nth, delayMs: 0 }, fault: "failTask", vertex: first.id, subtask: 0 },
     ];
   }
@@ -329,7 +333,7 @@ export function resolveFault(r: RawFault, t: FaultTargets): Fault[] {
     const tms = clusterNodes(t.taskManagers).filter((n) => n.startsWith("tm-"));
     const node = r.crashBroker ? "broker" : (tms[r.tm % tms.length] as string);
     return [
-      { at: { after: "checkpoint-triggered", nth: r.nth, delayMs: 0 }, fault: "slowBroker", factor: r.factor, durationMs: r.durationMs },
+      { at: 0, fault: "slowBroker", factor: r.factor, durationMs: r.durationMs },
       { at: { after: "checkpoint-completed", nth: r.nth, delayMs: 0 }, fault: "crash", node, restartAfterMs: r.restartAfterMs },
     ];
   }

@@ -7,6 +7,7 @@ import {
   effectiveIntervalMs,
   initialTriggerDelayMs,
   isCountedFailure,
+  minPauseDelayMs,
   type DeciderView,
 } from "./decider.ts";
 
@@ -25,6 +26,12 @@ describe("decideTrigger (CheckpointRequestDecider)", () => {
   test("queues at max concurrent pending checkpoints, and not below it", () => {
     expect(decideTrigger(cfg({ maxConcurrent: 2 }), view({ pendingCount: 2 }), true)).toEqual({ action: "queue", reason: "too-many-concurrent" });
     expect(decideTrigger(cfg({ maxConcurrent: 2 }), view({ pendingCount: 1 }), true)).toEqual({ action: "trigger" });
+  });
+
+  test("minPauseDelayMs: what is left of the min pause after the last completion, none before a first completion", () => {
+    expect(minPauseDelayMs(cfg({ minPauseMs: 300 }), 800, 1000)).toBe(100);
+    expect(minPauseDelayMs(cfg({ minPauseMs: 300 }), 800, 1200)).toBeLessThanOrEqual(0);
+    expect(minPauseDelayMs(cfg({ minPauseMs: 300 }), undefined, 1000)).toBe(0);
   });
 
   test("the min pause counts from the last completion: too early gives the remaining delay", () => {

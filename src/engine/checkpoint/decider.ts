@@ -20,12 +20,18 @@ export type DeciderView = {
   readonly lastCompletionMs: number | undefined;
 };
 
+/** How long a trigger must still wait for the min pause after the last completion (<= 0: not at all). */
+export function minPauseDelayMs(cfg: CheckpointConfigData, lastCompletionMs: number | undefined, nowMs: number): number {
+  if (lastCompletionMs === undefined) return 0;
+  return lastCompletionMs + cfg.minPauseMs - nowMs;
+}
+
 /** Decide a checkpoint request. `periodic` requests obey min pause; forced ones (final checkpoint) don't wait for it. */
 export function decideTrigger(cfg: CheckpointConfigData, v: DeciderView, periodic: boolean): TriggerDecision {
   if (v.triggerInProgress) return { action: "queue", reason: "trigger-in-progress" };
   if (v.pendingCount >= cfg.maxConcurrent) return { action: "queue", reason: "too-many-concurrent" };
-  if (periodic && v.lastCompletionMs !== undefined) {
-    const delay = v.lastCompletionMs + cfg.minPauseMs - v.nowMs;
+  if (periodic) {
+    const delay = minPauseDelayMs(cfg, v.lastCompletionMs, v.nowMs);
     if (delay > 0) return { action: "delay", delayMs: delay };
   }
   return { action: "trigger" };

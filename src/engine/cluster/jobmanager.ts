@@ -20,6 +20,7 @@ import { effectiveRestartStrategy } from "../config.ts";
 import {
   CheckpointFailureManager,
   decideTrigger,
+  minPauseDelayMs,
   effectiveIntervalMs,
   initialTriggerDelayMs,
   type FailureReason,
@@ -468,8 +469,9 @@ export class JobManager {
       if (attempt !== this.attempt || !this.schedulerOn) return;
       // A checkpoint may have completed while the id lease was being written: the min pause then
       // counts from that completion (the decision was taken before it). Skip this id and wait.
-      if (this.lastCompletionMs !== undefined && this.c.sim.now < this.lastCompletionMs + this.cfg.minPauseMs) {
-        this.schedulePeriodic(this.lastCompletionMs + this.cfg.minPauseMs - this.c.sim.now);
+      const wait = minPauseDelayMs(this.cfg, this.lastCompletionMs, this.c.sim.now);
+      if (wait > 0) {
+        this.schedulePeriodic(wait);
         return;
       }
       const p: Pending = { id, attempt, triggerMs: this.c.sim.now, acks: new Map(), timer: undefined, finalizing: false };
