@@ -1461,6 +1461,103 @@ describe("judge and the default checks", () => {
   });
 });
 
+describe("edge cases the checks must get right", () => {
+  const faults: FaultPlan = { faults: [{ at: 400, fault: "crash", node: "tm-1" }] };
+
+  test("a summary with one failing check names no others", () => {
+    const lost = withSink("out", (s) => ({ ...s, committed: s.committed.slice(1) }));
+    const j = judge({ plan, reference: ref, result: run({ sinks: lost }), config: config(), faults });
+    expect(j.summary).toMatchInlineSnapshot(`"fail: exactlyOnce: sink "out": record {"key":"k3","value":14} committed 1 time, expected 2 (partly lost); 1 record lost, 0 duplicated and 0 unexpected in all: committed 5 (5 distinct), expected 6 (5 distinct); last completed checkpoint before the first restore (at 1000 ms) was 2 (completed at 360 ms); faults: crash tm-1 at 400 ms"`);
+  });
+
+  test("AT_LEAST_ONCE: no-loss covers the two-phase-commit sinks too; explicit checks cover every sink in either mode", () => {
+    const lost = withSink("out", (s) => ({ ...s, committed: [] }));
+    const alo = judge({ plan, reference: ref, result: run({ sinks: lost }), config: config({ mode: "AT_LEAST_ONCE" }), faults });
+    expect(alo.results.find((r) => r.check === "noLoss")?.message).toMatch(/^sink "out": record /);
+    const eo = judge({ plan, reference: ref, result: run({ sinks: lost }), config: config(), faults, expect: { verdict: "fail", checks: ["noLoss"] } });
+    expect(eo.results.map((r) => [r.check, r.ok])).toEqual([["noLoss", false]]);
+    const eoDefault = judge({ plan, reference: ref, result: run({ sinks: lost }), config: config(), faults });
+    expect(eoDefault.results.find((r) => r.check === "noLoss")?.ok).toBe(true);
+  });
+
+  test("the state check names the problems in key order, whatever order the run reports them in", () => {
+    const bad = run({ finalState: [{ vertex: "sum", key: "a0", state: { v: 1 } }, ...ref.state.filter((e) => !(e.vertex === "sum" && e.key === "k2")), { vertex: "min", key: "b0", state: { v: 2 } }] });
+    const r = checkState(ref, bad);
+    expect((r.details as { problems: Array<{ vertex: string; key: string }> }).problems.map((p) => `${p.vertex}/${p.key}`)).toEqual(["min/b0", "sum/a0", "sum/k2"]);
+  });
+
+  test("lost keys of a running sink are listed in key order", () => {
+    const none = withSink("sums", (s) => ({ ...s, committed: [] }));
+    const r = checkNoLoss(ref, run({ sinks: none }), plan, { sinks: ["sums"] });
+    expect(r.details).toMatchInlineSnapshot(`
+      {
+        "notes": [],
+        "problems": [
+          {
+            "keys": [
+              "k1",
+              "k2",
+              "k3",
+            ],
+            "problem": "lost key",
+            "sink": "sums",
+          },
+        ],
+        "total": 1,
+      }
+    `);
+  });
+
+  test("determinism compares summary events only, on both sides", () => {
+    const detail: TraceEvent = { ...(goodTrace()[0] as TraceEvent), level: "full", kind: "record" };
+    const a = run({ traceHash: "aaaa", trace: [detail, ...goodTrace()] });
+    expect(checkDeterminism(a, run()).message).toMatchInlineSnapshot(`"two runs of the same scenario gave different trace hashes aaaa and 0123456789abcdef; the recorded traces agree (the difference is in unrecorded events)"`);
+  });
+
+  test("the end of the faults from the trace is the latest fault, fault end or restart", () => {
+    seq = 0;
+    const triggered: FaultPlan = { faults: [{ at: { after: "checkpoint-completed" }, fault: "crash", node: "tm-1" }] };
+    expect(faultsEndMs(triggered, [ev(10, "x", "restart"), ev(40, "x", "fault-end"), ev(99, "jm", "crash")])).toBe(40);
+    expect(faultsEndMs(triggered, [ev(10, "x", "restart"), ev(50, "x", "fault"), ev(99, "jm", "crash")])).toBe(50);
+  });
+
+  test("checkpoint events without an attempt field belong to the current attempt", () => {
+    seq = 0;
+    const t = [
+      ev(0, "jm", "checkpoint-triggered", { id: 1 }),
+      ev(5, "jm", "checkpoint-triggered", { id: 2 }),
+      ev(10, "jm", "checkpoint-completed", { id: 2 }),
+      ev(20, "jm", "checkpoint-triggered", { id: 3 }),
+    ];
+    // 2's trigger finds 1 pending; 2's completion subsumes 1, so nothing pends at 3's trigger.
+    expect(checkCheckpointInvariants(run({ trace: t }), config({ maxConcurrent: 1 })).message).toMatchInlineSnapshot(`"checkpoint 2 triggered at 5 ms while 1 checkpoint (1) pended in attempt 0; maxConcurrent is 1; nothing was restored; the last completed checkpoint was 2 (completed at 10 ms); faults: none"`);
+    expect(checkCheckpointInvariants(run({ trace: t }), config({ maxConcurrent: 2 })).ok).toBe(true);
+    // An expired abort without an attempt field counts toward the current attempt.
+    const counted = [ev(0, "jm", "checkpoint-triggered", { id: 1 }), ev(100, "jm", "checkpoint-aborted", { id: 1, reason: "expired: late", counted: true }), ev(200, "jm", "checkpoint-triggered", { id: 2 })];
+    expect(checkCheckpointInvariants(run({ trace: counted }), config({ timeoutMs: 100 })).message).toMatchInlineSnapshot(`"checkpoint 2 triggered at 200 ms although 1 counted checkpoint failures exceeded tolerableFailures 0 at 100 ms; the job should have failed (2 more problems in details); no checkpoint completed and nothing was restored; faults: none"`);
+  });
+
+  test("a job status of a newer attempt, or a failover without an attempt, ends the pending checkpoints; CANCELED ends the job", () => {
+    seq = 0;
+    const base = [ev(0, "jm", "checkpoint-triggered", { id: 1, attempt: 0 })];
+    expect(checkCheckpointInvariants(run({ trace: [...base, ev(50, "jm", "job-status", { status: "RESTARTING", attempt: 1 }), ev(60, "jm", "checkpoint-triggered", { id: 2, attempt: 1 })], endTimeMs: 100 }), config({ maxConcurrent: 1, timeoutMs: 100 })).ok).toBe(true);
+    expect(checkCheckpointInvariants(run({ trace: [...base, ev(50, "jm", "job-status", { status: "RUNNING", attempt: 0 }), ev(60, "jm", "checkpoint-triggered", { id: 2, attempt: 0 })], endTimeMs: 100 }), config({ maxConcurrent: 1, timeoutMs: 100 })).ok).toBe(false);
+    expect(checkCheckpointInvariants(run({ trace: [...base, ev(50, "jm", "failover", {}), ev(60, "jm", "checkpoint-triggered", { id: 2, attempt: 0 })], endTimeMs: 100 }), config({ maxConcurrent: 1, timeoutMs: 100 })).ok).toBe(true);
+    expect(checkCheckpointInvariants(run({ trace: [...base, ev(50, "jm", "job-status", { status: "CANCELED" })], endTimeMs: 500 }), config({ timeoutMs: 100 })).ok).toBe(true);
+    expect(checkCheckpointInvariants(run({ trace: [...base, ev(50, "jm", "job-status", { status: "FINISHED" })], endTimeMs: 500 }), config({ timeoutMs: 100 })).ok).toBe(true);
+    // Exceeded failures and then CANCELED: the job did fail.
+    const exceeded = [...base, ev(10, "jm", "checkpoint-aborted", { id: 1, attempt: 0, reason: "declined", counted: true })];
+    expect(checkCheckpointInvariants(run({ trace: [...exceeded, ev(20, "jm", "job-status", { status: "CANCELED", attempt: 0 })] }), config({ tolerableFailures: 0 })).ok).toBe(true);
+    expect(checkCheckpointInvariants(run({ trace: [...exceeded, ev(20, "jm", "job-status", { status: "RUNNING", attempt: 0 })] }), config({ tolerableFailures: 0 })).ok).toBe(false);
+  });
+
+  test("a transaction without a checkpoint id or tid is still checked for commit-once", () => {
+    seq = 0;
+    const t = [ev(0, "broker", "txn-committed", { epoch: 1, digest: "a" }), ev(1, "broker", "txn-committed", { epoch: 1, digest: "b" }), ev(2, "broker", "txn-aborted", { epoch: 1 })];
+    expect(checkCheckpointInvariants(run({ trace: t }), config()).message).toMatchInlineSnapshot(`"transaction ? (epoch 1) committed again at 1 ms with different content (digest "b", first commit at 0 ms had "a") (1 more problem in details); no checkpoint completed and nothing was restored; faults: none"`);
+  });
+});
+
 function canonical(v: JsonValue): string {
   return JSON.stringify(v);
 }

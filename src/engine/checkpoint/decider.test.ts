@@ -115,6 +115,14 @@ describe("CheckpointFailureManager", () => {
     expect(m.onFailure(4, "expired")).toEqual({ counted: true, failJob: true });
   });
 
+  test("a repeated success of the same checkpoint does not reset the count again", () => {
+    const m = new CheckpointFailureManager(5);
+    m.onSuccess(3);
+    m.onFailure(4, "expired");
+    m.onSuccess(3);
+    expect(m.failureCount).toBe(1);
+  });
+
   test("uncounted reasons never fail the job", () => {
     const m = new CheckpointFailureManager(0);
     expect(m.onFailure(1, "subsumed")).toEqual({ counted: false, failJob: false });
@@ -123,8 +131,30 @@ describe("CheckpointFailureManager", () => {
 });
 
 describe("restart strategies", () => {
-  test("none never restarts", () => {
-    expect(createRestartStrategy({ kind: "none" }).onFailure(0, 0.5).restart).toBe(false);
+  test("none never restarts, and says so", () => {
+    expect(createRestartStrategy({ kind: "none" }).onFailure(0, 0.5)).toEqual({ restart: false, reason: "restart strategy is none" });
+  });
+
+  test("the reasons for giving up name the limit", () => {
+    const f = createRestartStrategy({ kind: "fixedDelay", attempts: 0, delayMs: 1 });
+    expect(f.onFailure(0, 0.5)).toEqual({ restart: false, reason: "fixed-delay restart attempts exhausted (0)" });
+    const r = createRestartStrategy({ kind: "failureRate", maxFailuresPerInterval: 1, intervalMs: 100, delayMs: 5 });
+    r.onFailure(0, 0.5);
+    expect(r.onFailure(99, 0.5)).toEqual({ restart: false, reason: "more than 1 failures within 100 ms" });
+  });
+
+  test("a failure exactly one interval after another is outside the failure-rate window", () => {
+    const s = createRestartStrategy({ kind: "failureRate", maxFailuresPerInterval: 1, intervalMs: 100, delayMs: 5 });
+    expect(s.onFailure(1000, 0.5).restart).toBe(true);
+    expect(s.onFailure(1100, 0.5).restart).toBe(true);
+  });
+
+  test("exponential delay resets after exactly the quiet threshold, measured from the previous failure", () => {
+    const s = createRestartStrategy({ kind: "exponentialDelay", initialBackoffMs: 10, maxBackoffMs: 1000, multiplier: 2, resetThresholdMs: 100, jitterFactor: 0 });
+    expect(s.onFailure(1000, 0.5)).toEqual({ restart: true, delayMs: 10 });
+    expect(s.onFailure(1050, 0.5)).toEqual({ restart: true, delayMs: 20 });
+    expect(s.onFailure(1149, 0.5)).toEqual({ restart: true, delayMs: 40 });
+    expect(s.onFailure(1249, 0.5)).toEqual({ restart: true, delayMs: 10 });
   });
 
   test("fixed delay restarts exactly `attempts` times, each after the delay", () => {
