@@ -18,7 +18,7 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const SEED = 3;
+const SEED = 1;
 
 /** The search for the plain-field bug, done once (two tests read it). */
 let found: { violation: unknown; dir: string } | undefined;
