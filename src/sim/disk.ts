@@ -341,33 +341,33 @@ export class SimDisk {
   /** Create or truncate `path` and write `data`. The parent directory must exist (ENOENT otherwise). */
   writeFile(path: string, data: Uint8Array | string, cb: DiskCallback): void {
     const bytes = toBytes(data);
-    this.issue("writeFile", [path], "write", () => this.doWrite(path, bytes, "replace"), cb);
+    this.issue("writeFile", path, "write", () => this.doWrite(path, bytes, "replace"), cb);
   }
 
   /** Append `data` to `path`, creating the file if it does not exist. */
   appendFile(path: string, data: Uint8Array | string, cb: DiskCallback): void {
     const bytes = toBytes(data);
-    this.issue("appendFile", [path], "write", () => this.doWrite(path, bytes, "append"), cb);
+    this.issue("appendFile", path, "write", () => this.doWrite(path, bytes, "append"), cb);
   }
 
   /** The file's current content (a fresh copy). */
   readFile(path: string, cb: ReadFileCallback): void {
-    this.issue("readFile", [path], "read", () => this.doReadFile(path), cb);
+    this.issue("readFile", path, "read", () => this.doReadFile(path), cb);
   }
 
   /** Make the file's content durable (not its directory entry: see fsyncDir). On a directory, same as fsyncDir. */
   fsync(path: string, cb: DiskCallback): void {
-    this.issue("fsync", [path], "sync", () => this.doFsync(path, false), cb);
+    this.issue("fsync", path, "sync", () => this.doFsync(path, false), cb);
   }
 
   /** Create a directory and any missing parents (mkdir -p); an existing directory is fine. */
   mkdir(path: string, cb: DiskCallback): void {
-    this.issue("mkdir", [path], "write", () => this.doMkdir(path), cb);
+    this.issue("mkdir", path, "write", () => this.doMkdir(path), cb);
   }
 
   /** The names in a directory, sorted. */
   readdir(path: string, cb: ReaddirCallback): void {
-    this.issue("readdir", [path], "read", () => this.doReaddir(path), cb);
+    this.issue("readdir", path, "read", () => this.doReaddir(path), cb);
   }
 
   /**
@@ -375,36 +375,38 @@ export class SimDisk {
    * a directory). Across a crash the rename happened entirely or not at all.
    */
   rename(from: string, to: string, cb: DiskCallback): void {
-    this.issue("rename", [from, to], "write", () => this.doRename(from, to), cb);
+    if (!from.startsWith("/")) assert(false, `disk paths must be absolute, got '${from}' (rename)`);
+    if (!to.startsWith("/")) assert(false, `disk paths must be absolute, got '${to}' (rename)`);
+    this.issue("rename", `${from} -> ${to}`, "write", () => this.doRename(from, to), cb);
   }
 
   /** Remove a file (EISDIR on a directory). */
   unlink(path: string, cb: DiskCallback): void {
-    this.issue("unlink", [path], "write", () => this.doRemove(path, "file"), cb);
+    this.issue("unlink", path, "write", () => this.doRemove(path, "file"), cb);
   }
 
   /** Remove an empty directory. */
   rmdir(path: string, cb: DiskCallback): void {
-    this.issue("rmdir", [path], "write", () => this.doRemove(path, "dir"), cb);
+    this.issue("rmdir", path, "write", () => this.doRemove(path, "dir"), cb);
   }
 
   /** Make the directory's entries (creations, renames, unlinks within it) durable. */
   fsyncDir(path: string, cb: DiskCallback): void {
-    this.issue("fsyncDir", [path], "sync", () => this.doFsync(path, true), cb);
+    this.issue("fsyncDir", path, "sync", () => this.doFsync(path, true), cb);
   }
 
+  /** `path` names the operation's path (for a rename: "from -> to", `from` checked by the caller). */
   private issue<T>(
     op: DiskOp,
-    paths: readonly string[],
+    path: string,
     cls: OpClass,
     perform: () => Outcome<T>,
     cb: (err: DiskError | null, value?: T) => void,
   ): void {
     // A caller's bug shows where it was made, not when the operation completes.
-    for (const p of paths) if (!p.startsWith("/")) assert(false, `disk paths must be absolute, got '${p}' (${op})`);
+    if (!path.startsWith("/")) assert(false, `disk paths must be absolute, got '${path}' (${op})`);
     // A dead process issues nothing.
     if (!this.node.alive) return;
-    const path = paths.join(" -> ");
     const knobs = this.faultKnobs;
     const failureProbability =
       cls === "read" ? knobs.readFailureProbability : cls === "write" ? knobs.writeFailureProbability : knobs.fsyncFailureProbability;
@@ -538,7 +540,9 @@ export class SimDisk {
     if (node === undefined) return { ok: false, code: "ENOENT" };
     const dst = this.resolveParent(toParts);
     if (!dst.ok) return dst;
-    if (joinPath(fromParts) === joinPath(toParts)) return { ok: true, value: undefined };
+    const fromPath = joinPath(fromParts);
+    const toPath = joinPath(toParts);
+    if (fromPath === toPath) return { ok: true, value: undefined };
     if (node.kind === "dir" && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
       return { ok: false, code: "EINVAL" };
     }
@@ -552,8 +556,6 @@ export class SimDisk {
     dst.value.dir.current.set(dst.value.name, node);
     this.markChanged([src.value, dst.value]);
     if (target !== undefined && target.kind === "file") this.currentBytes -= target.content.length;
-    const fromPath = joinPath(fromParts);
-    const toPath = joinPath(toParts);
     if (target !== undefined && target.kind === "dir") this.toMirror((v) => v.rmdirSync(toPath));
     this.toMirror((v) => v.renameSync(fromPath, toPath));
     return { ok: true, value: undefined };
@@ -602,11 +604,12 @@ export class SimDisk {
 
   // ---- path resolution in the current view ----------------------------------------------------
 
-  private resolve(parts: readonly string[]): Outcome<FsNode> {
+  /** The node at the first `count` components of `parts` (all of them by default). */
+  private resolve(parts: readonly string[], count: number = parts.length): Outcome<FsNode> {
     let n: FsNode = this.root;
-    for (const name of parts) {
+    for (let i = 0; i < count; i++) {
       if (n.kind === "file") return { ok: false, code: "ENOTDIR" };
-      const child = n.current.get(name);
+      const child = n.current.get(parts[i] as string);
       if (child === undefined) return { ok: false, code: "ENOENT" };
       n = child;
     }
@@ -616,7 +619,7 @@ export class SimDisk {
   /** The directory that holds the last component, which must exist as a directory. */
   private resolveParent(parts: readonly string[]): Outcome<EntryKey> {
     if (parts.length === 0) return { ok: false, code: "EISDIR" };
-    const parent = this.resolve(parts.slice(0, -1));
+    const parent = this.resolve(parts, parts.length - 1);
     if (!parent.ok) return parent;
     if (parent.value.kind === "file") return { ok: false, code: "ENOTDIR" };
     return { ok: true, value: { dir: parent.value, name: parts[parts.length - 1] as string } };
@@ -626,18 +629,20 @@ export class SimDisk {
 
   /** Record unsynced entry changes; the given keys join one group (with the groups they already belong to). */
   private markChanged(keys: readonly EntryKey[]): void {
+    const ids = keys.map((k) => keyOf(k.dir, k.name));
     const touched: ChangeGroup[] = [];
-    for (const k of keys) {
-      const g = this.groupOf.get(keyOf(k.dir, k.name));
+    for (const s of ids) {
+      const g = this.groupOf.get(s);
       if (g !== undefined && !touched.includes(g)) touched.push(g);
     }
-    touched.sort((a, b) => a.id - b.id);
+    if (touched.length > 1) touched.sort((a, b) => a.id - b.id);
     let group = touched[0];
     if (group === undefined) {
       group = { id: this.nextGroupId++, keys: new Map() };
       this.groups.set(group.id, group);
     }
-    for (const other of touched.slice(1)) {
+    for (let t = 1; t < touched.length; t++) {
+      const other = touched[t] as ChangeGroup;
       for (const [s, k] of other.keys) {
         group.keys.set(s, k);
         this.groupOf.set(s, group);
@@ -646,8 +651,9 @@ export class SimDisk {
       }
       this.groups.delete(other.id);
     }
-    for (const k of keys) {
-      const s = keyOf(k.dir, k.name);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as EntryKey;
+      const s = ids[i] as string;
       group.keys.set(s, k);
       this.groupOf.set(s, group);
       this.indexGroup(k.dir, group);

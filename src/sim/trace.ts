@@ -51,7 +51,7 @@ export function canonicalJson(v: unknown): string {
   }
   const obj = v as Record<string, unknown>;
   const keys = Object.keys(obj);
-  keys.sort();
+  sortKeys(keys);
   let out = "{";
   let first = true;
   for (const k of keys) {
