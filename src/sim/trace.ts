@@ -29,9 +29,11 @@ export function canonicalJson(v: unknown): string {
   switch (typeof v) {
     case "number":
       if (!Number.isFinite(v)) assert(false, `non-finite number in canonical encoding: ${v}`);
-      return Object.is(v, -0) ? "0" : JSON.stringify(v);
+      // String(v) is JSON.stringify(v) for a finite number.
+      return Object.is(v, -0) ? "0" : String(v);
     case "string":
-      return JSON.stringify(v);
+      // Quoting a string that needs no escaping is JSON.stringify's output, without the call.
+      return plainString(v) ? '"' + v + '"' : JSON.stringify(v);
     case "boolean":
       return v ? "true" : "false";
     case "undefined":
@@ -59,7 +61,7 @@ export function canonicalJson(v: unknown): string {
     if (x === undefined) continue;
     if (!first) out += ",";
     first = false;
-    out += JSON.stringify(k) + ":" + canonicalJson(x);
+    out += (plainString(k) ? '"' + k + '"' : JSON.stringify(k)) + ":" + canonicalJson(x);
   }
   return out + "}";
 }
