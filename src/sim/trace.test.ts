@@ -63,7 +63,7 @@ describe("canonicalJson", () => {
       fc.property(value, (v) => {
         expect(canonicalJson(v)).toBe(ref(v));
       }),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 
@@ -122,6 +122,25 @@ describe("canonicalJson", () => {
     expect(new Fnv64().hex()).toBe("811c9dc5cbf29ce4");
     expect(new Fnv64().update("ab").update("cd").hex()).toBe(new Fnv64().update("abcd").hex());
     expect(new Fnv64().update("ab").hex()).not.toBe(new Fnv64().update("ba").hex());
+  });
+
+  test("hex is both lanes as 8 zero-padded lowercase hex digits each", () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const h = new Fnv64().update(s);
+        const lanes = h as unknown as { h1: number; h2: number };
+        const expected = (lanes.h1 >>> 0).toString(16).padStart(8, "0") + (lanes.h2 >>> 0).toString(16).padStart(8, "0");
+        expect(h.hex()).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+    const edge = new Fnv64() as unknown as { h1: number; h2: number; hex(): string };
+    edge.h1 = 0;
+    edge.h2 = -1;
+    expect(edge.hex()).toBe("00000000ffffffff");
+    edge.h1 = 0x0a0b0c0d;
+    edge.h2 = -0x80000000;
+    expect(edge.hex()).toBe("0a0b0c0d80000000");
   });
 });
 

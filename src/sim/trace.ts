@@ -163,8 +163,21 @@ export class Fnv64 {
     return this;
   }
   hex(): string {
-    return (this.h1 >>> 0).toString(16).padStart(8, "0") + (this.h2 >>> 0).toString(16).padStart(8, "0");
+    return hex8(this.h1) + hex8(this.h2);
   }
+}
+
+/** Byte -> two lowercase hex digits. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** A 32-bit lane as 8 lowercase hex digits (what `(x >>> 0).toString(16).padStart(8, "0")` gives). */
+function hex8(x: number): string {
+  return (
+    (HEX_BYTE[(x >>> 24) & 0xff] as string) +
+    (HEX_BYTE[(x >>> 16) & 0xff] as string) +
+    (HEX_BYTE[(x >>> 8) & 0xff] as string) +
+    (HEX_BYTE[x & 0xff] as string)
+  );
 }
 
 /**
