@@ -230,8 +230,11 @@ function applyWrite(base: Uint8Array, w: PendingWrite): Uint8Array {
   return w.mode === "replace" ? w.data : concat(base, w.data);
 }
 
-/** Normalized components of an absolute POSIX path ("." and ".." resolved, empty parts dropped). */
-function splitPath(path: string): readonly string[] {
+/** An absolute path split into its normalized components, and the normalized path they make. */
+type SplitPath = { readonly parts: readonly string[]; readonly norm: string };
+
+/** Normalize an absolute POSIX path ("." and ".." resolved, empty parts dropped); cached. */
+function split(path: string): SplitPath {
   const cached = splitCache.get(path);
   if (cached !== undefined) return cached;
   if (!path.startsWith("/")) assert(false, `disk paths must be absolute, got '${path}'`);
@@ -241,16 +244,21 @@ function splitPath(path: string): readonly string[] {
     if (p === "..") parts.pop();
     else parts.push(p);
   }
+  const entry: SplitPath = { parts: Object.freeze(parts), norm: "/" + parts.join("/") };
   if (splitCache.size >= SPLIT_CACHE_MAX) splitCache.clear();
-  splitCache.set(path, Object.freeze(parts));
-  return parts;
+  splitCache.set(path, entry);
+  return entry;
 }
 
-/** Paths split so far (the same few paths recur on every checkpoint), bounded by SPLIT_CACHE_MAX. */
-const splitCache = new Map<string, readonly string[]>();
-const SPLIT_CACHE_MAX = 4096;
+/** Normalized components of an absolute POSIX path. */
+const splitPath = (path: string): readonly string[] => split(path).parts;
 
-const joinPath = (parts: readonly string[]): string => "/" + parts.join("/");
+/** The normalized form of an absolute POSIX path (what memfs is given). */
+const normPath = (path: string): string => split(path).norm;
+
+/** Paths split so far (the same few paths recur on every checkpoint), bounded by SPLIT_CACHE_MAX. */
+const splitCache = new Map<string, SplitPath>();
+const SPLIT_CACHE_MAX = 4096;
 
 /** Effects waiting for the memfs mirror beyond which they are applied at once (bounds the log's memory). */
 const MIRROR_LOG_MAX = 4096;
@@ -464,7 +472,7 @@ export class SimDisk {
     }
     this.currentBytes += newLength - oldLength;
     this.counters.bytesWritten += data.length;
-    const p = joinPath(parts);
+    const p = normPath(path);
     if (mode === "replace") this.toMirror((v) => v.writeFileSync(p, data));
     else this.toMirror((v) => v.appendFileSync(p, data));
     return { ok: true, value: undefined, bytes: data.length };
@@ -524,7 +532,7 @@ export class SimDisk {
       dir = child;
     }
     if (parts.length > 0) {
-      const p = joinPath(parts);
+      const p = normPath(path);
       this.toMirror((v) => v.mkdirSync(p, { recursive: true }));
     }
     return { ok: true, value: undefined };
@@ -540,8 +548,8 @@ export class SimDisk {
     if (node === undefined) return { ok: false, code: "ENOENT" };
     const dst = this.resolveParent(toParts);
     if (!dst.ok) return dst;
-    const fromPath = joinPath(fromParts);
-    const toPath = joinPath(toParts);
+    const fromPath = normPath(from);
+    const toPath = normPath(to);
     if (fromPath === toPath) return { ok: true, value: undefined };
     if (node.kind === "dir" && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
       return { ok: false, code: "EINVAL" };
@@ -576,10 +584,10 @@ export class SimDisk {
     this.markChanged([{ dir, name }]);
     if (node.kind === "file") {
       this.currentBytes -= node.content.length;
-      const p = joinPath(parts);
+      const p = normPath(path);
       this.toMirror((v) => v.unlinkSync(p));
     } else {
-      const p = joinPath(parts);
+      const p = normPath(path);
       this.toMirror((v) => v.rmdirSync(p));
     }
     return { ok: true, value: undefined };
@@ -809,7 +817,7 @@ export class SimDisk {
 
   /** Whether `path` exists in the current view. */
   exists(path: string): boolean {
-    return this.mirror().existsSync(joinPath(splitPath(path)));
+    return this.mirror().existsSync(normPath(path));
   }
 
   /** The current content of a file; throws DiskError (ENOENT, EISDIR, ENOTDIR). */
@@ -817,7 +825,7 @@ export class SimDisk {
     const found = this.resolve(splitPath(path));
     if (!found.ok) throw new DiskError(found.code, "readFile", path);
     if (found.value.kind === "dir") throw new DiskError("EISDIR", "readFile", path);
-    return new Uint8Array(this.mirror().readFileSync(joinPath(splitPath(path))) as Uint8Array);
+    return new Uint8Array(this.mirror().readFileSync(normPath(path)) as Uint8Array);
   }
 
   /** The sorted names in a directory of the current view; throws DiskError (ENOENT, ENOTDIR). */
@@ -825,7 +833,7 @@ export class SimDisk {
     const found = this.resolve(splitPath(path));
     if (!found.ok) throw new DiskError(found.code, "readdir", path);
     if (found.value.kind === "file") throw new DiskError("ENOTDIR", "readdir", path);
-    return (this.mirror().readdirSync(joinPath(splitPath(path))) as string[]).map(String).sort();
+    return (this.mirror().readdirSync(normPath(path)) as string[]).map(String).sort();
   }
 
   /** Every file of the current view (as memfs serves it): sorted paths, content as UTF-8. */
