@@ -29,10 +29,16 @@ type StorageRequest =
 
 type Step = (next: (err: RpcError | null) => void) => void;
 
-/** Run disk steps in order, stopping at the first error. */
-function sequence(steps: Step[], done: (err: RpcError | null) => void, from = 0): void {
-  if (from >= steps.length) return done(null);
-  (steps[from] as Step)((err) => (err ? done(err) : sequence(steps, done, from + 1)));
+/** Run disk steps in order, stopping at the first error (each step calls its callback once). */
+function sequence(steps: Step[], done: (err: RpcError | null) => void): void {
+  let i = 0;
+  // One continuation for the whole sequence, not one per step.
+  const next = (err: RpcError | null): void => {
+    if (err) return done(err);
+    if (i >= steps.length) return done(null);
+    (steps[i++] as Step)(next);
+  };
+  next(null);
 }
 
 const diskErr = (e: { code: string; message: string } | null): RpcError | null =>
@@ -74,7 +80,8 @@ export class StorageServer {
    */
   private ensureDir(dir: string): Step[] {
     const d = this.disk;
-    const steps: Step[] = [
+    const steps: Step[] = [];
+    steps.push(
       (n) => d.mkdir(dir, (e) => n(diskErr(e))),
       (n) => {
         if (this.rootDurable) return n(null);
@@ -83,7 +90,7 @@ export class StorageServer {
           n(diskErr(e));
         });
       },
-    ];
+    );
     if (dir !== CHECKPOINT_ROOT) steps.push((n) => d.fsyncDir(CHECKPOINT_ROOT, (e) => n(diskErr(e))));
     return steps;
   }
@@ -91,13 +98,14 @@ export class StorageServer {
   private atomicWrite(path: string, dir: string, data: string): Step[] {
     const d = this.disk;
     const tmp = `${path}.tmp`;
-    return [
-      ...this.ensureDir(dir),
+    const steps = this.ensureDir(dir);
+    steps.push(
       (n) => d.writeFile(tmp, data, (e) => n(diskErr(e))),
       (n) => d.fsync(tmp, (e) => n(diskErr(e))),
       (n) => d.rename(tmp, path, (e) => n(diskErr(e))),
       (n) => d.fsyncDir(dir, (e) => n(diskErr(e))),
-    ];
+    );
+    return steps;
   }
 
   private handle(req: StorageRequest, reply: (err: RpcError | null, result?: unknown) => void): void {

@@ -230,8 +230,11 @@ function applyWrite(base: Uint8Array, w: PendingWrite): Uint8Array {
   return w.mode === "replace" ? w.data : concat(base, w.data);
 }
 
-/** Normalized components of an absolute POSIX path ("." and ".." resolved, empty parts dropped). */
-function splitPath(path: string): readonly string[] {
+/** An absolute path split into its normalized components, and the normalized path they make. */
+type SplitPath = { readonly parts: readonly string[]; readonly norm: string };
+
+/** Normalize an absolute POSIX path ("." and ".." resolved, empty parts dropped); cached. */
+function split(path: string): SplitPath {
   const cached = splitCache.get(path);
   if (cached !== undefined) return cached;
   if (!path.startsWith("/")) assert(false, `disk paths must be absolute, got '${path}'`);
@@ -241,16 +244,21 @@ function splitPath(path: string): readonly string[] {
     if (p === "..") parts.pop();
     else parts.push(p);
   }
+  const entry: SplitPath = { parts: Object.freeze(parts), norm: "/" + parts.join("/") };
   if (splitCache.size >= SPLIT_CACHE_MAX) splitCache.clear();
-  splitCache.set(path, Object.freeze(parts));
-  return parts;
+  splitCache.set(path, entry);
+  return entry;
 }
 
-/** Paths split so far (the same few paths recur on every checkpoint), bounded by SPLIT_CACHE_MAX. */
-const splitCache = new Map<string, readonly string[]>();
-const SPLIT_CACHE_MAX = 4096;
+/** Normalized components of an absolute POSIX path. */
+const splitPath = (path: string): readonly string[] => split(path).parts;
 
-const joinPath = (parts: readonly string[]): string => "/" + parts.join("/");
+/** The normalized form of an absolute POSIX path (what memfs is given). */
+const normPath = (path: string): string => split(path).norm;
+
+/** Paths split so far (the same few paths recur on every checkpoint), bounded by SPLIT_CACHE_MAX. */
+const splitCache = new Map<string, SplitPath>();
+const SPLIT_CACHE_MAX = 4096;
 
 /** Effects waiting for the memfs mirror beyond which they are applied at once (bounds the log's memory). */
 const MIRROR_LOG_MAX = 4096;
@@ -341,33 +349,33 @@ export class SimDisk {
   /** Create or truncate `path` and write `data`. The parent directory must exist (ENOENT otherwise). */
   writeFile(path: string, data: Uint8Array | string, cb: DiskCallback): void {
     const bytes = toBytes(data);
-    this.issue("writeFile", [path], "write", () => this.doWrite(path, bytes, "replace"), cb);
+    this.issue("writeFile", path, "write", () => this.doWrite(path, bytes, "replace"), cb);
   }
 
   /** Append `data` to `path`, creating the file if it does not exist. */
   appendFile(path: string, data: Uint8Array | string, cb: DiskCallback): void {
     const bytes = toBytes(data);
-    this.issue("appendFile", [path], "write", () => this.doWrite(path, bytes, "append"), cb);
+    this.issue("appendFile", path, "write", () => this.doWrite(path, bytes, "append"), cb);
   }
 
   /** The file's current content (a fresh copy). */
   readFile(path: string, cb: ReadFileCallback): void {
-    this.issue("readFile", [path], "read", () => this.doReadFile(path), cb);
+    this.issue("readFile", path, "read", () => this.doReadFile(path), cb);
   }
 
   /** Make the file's content durable (not its directory entry: see fsyncDir). On a directory, same as fsyncDir. */
   fsync(path: string, cb: DiskCallback): void {
-    this.issue("fsync", [path], "sync", () => this.doFsync(path, false), cb);
+    this.issue("fsync", path, "sync", () => this.doFsync(path, false), cb);
   }
 
   /** Create a directory and any missing parents (mkdir -p); an existing directory is fine. */
   mkdir(path: string, cb: DiskCallback): void {
-    this.issue("mkdir", [path], "write", () => this.doMkdir(path), cb);
+    this.issue("mkdir", path, "write", () => this.doMkdir(path), cb);
   }
 
   /** The names in a directory, sorted. */
   readdir(path: string, cb: ReaddirCallback): void {
-    this.issue("readdir", [path], "read", () => this.doReaddir(path), cb);
+    this.issue("readdir", path, "read", () => this.doReaddir(path), cb);
   }
 
   /**
@@ -375,36 +383,38 @@ export class SimDisk {
    * a directory). Across a crash the rename happened entirely or not at all.
    */
   rename(from: string, to: string, cb: DiskCallback): void {
-    this.issue("rename", [from, to], "write", () => this.doRename(from, to), cb);
+    if (!from.startsWith("/")) assert(false, `disk paths must be absolute, got '${from}' (rename)`);
+    if (!to.startsWith("/")) assert(false, `disk paths must be absolute, got '${to}' (rename)`);
+    this.issue("rename", `${from} -> ${to}`, "write", () => this.doRename(from, to), cb);
   }
 
   /** Remove a file (EISDIR on a directory). */
   unlink(path: string, cb: DiskCallback): void {
-    this.issue("unlink", [path], "write", () => this.doRemove(path, "file"), cb);
+    this.issue("unlink", path, "write", () => this.doRemove(path, "file"), cb);
   }
 
   /** Remove an empty directory. */
   rmdir(path: string, cb: DiskCallback): void {
-    this.issue("rmdir", [path], "write", () => this.doRemove(path, "dir"), cb);
+    this.issue("rmdir", path, "write", () => this.doRemove(path, "dir"), cb);
   }
 
   /** Make the directory's entries (creations, renames, unlinks within it) durable. */
   fsyncDir(path: string, cb: DiskCallback): void {
-    this.issue("fsyncDir", [path], "sync", () => this.doFsync(path, true), cb);
+    this.issue("fsyncDir", path, "sync", () => this.doFsync(path, true), cb);
   }
 
+  /** `path` names the operation's path (for a rename: "from -> to", `from` checked by the caller). */
   private issue<T>(
     op: DiskOp,
-    paths: readonly string[],
+    path: string,
     cls: OpClass,
     perform: () => Outcome<T>,
     cb: (err: DiskError | null, value?: T) => void,
   ): void {
     // A caller's bug shows where it was made, not when the operation completes.
-    for (const p of paths) if (!p.startsWith("/")) assert(false, `disk paths must be absolute, got '${p}' (${op})`);
+    if (!path.startsWith("/")) assert(false, `disk paths must be absolute, got '${path}' (${op})`);
     // A dead process issues nothing.
     if (!this.node.alive) return;
-    const path = paths.join(" -> ");
     const knobs = this.faultKnobs;
     const failureProbability =
       cls === "read" ? knobs.readFailureProbability : cls === "write" ? knobs.writeFailureProbability : knobs.fsyncFailureProbability;
@@ -462,7 +472,7 @@ export class SimDisk {
     }
     this.currentBytes += newLength - oldLength;
     this.counters.bytesWritten += data.length;
-    const p = joinPath(parts);
+    const p = normPath(path);
     if (mode === "replace") this.toMirror((v) => v.writeFileSync(p, data));
     else this.toMirror((v) => v.appendFileSync(p, data));
     return { ok: true, value: undefined, bytes: data.length };
@@ -522,7 +532,7 @@ export class SimDisk {
       dir = child;
     }
     if (parts.length > 0) {
-      const p = joinPath(parts);
+      const p = normPath(path);
       this.toMirror((v) => v.mkdirSync(p, { recursive: true }));
     }
     return { ok: true, value: undefined };
@@ -538,7 +548,9 @@ export class SimDisk {
     if (node === undefined) return { ok: false, code: "ENOENT" };
     const dst = this.resolveParent(toParts);
     if (!dst.ok) return dst;
-    if (joinPath(fromParts) === joinPath(toParts)) return { ok: true, value: undefined };
+    const fromPath = normPath(from);
+    const toPath = normPath(to);
+    if (fromPath === toPath) return { ok: true, value: undefined };
     if (node.kind === "dir" && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
       return { ok: false, code: "EINVAL" };
     }
@@ -552,8 +564,6 @@ export class SimDisk {
     dst.value.dir.current.set(dst.value.name, node);
     this.markChanged([src.value, dst.value]);
     if (target !== undefined && target.kind === "file") this.currentBytes -= target.content.length;
-    const fromPath = joinPath(fromParts);
-    const toPath = joinPath(toParts);
     if (target !== undefined && target.kind === "dir") this.toMirror((v) => v.rmdirSync(toPath));
     this.toMirror((v) => v.renameSync(fromPath, toPath));
     return { ok: true, value: undefined };
@@ -574,10 +584,10 @@ export class SimDisk {
     this.markChanged([{ dir, name }]);
     if (node.kind === "file") {
       this.currentBytes -= node.content.length;
-      const p = joinPath(parts);
+      const p = normPath(path);
       this.toMirror((v) => v.unlinkSync(p));
     } else {
-      const p = joinPath(parts);
+      const p = normPath(path);
       this.toMirror((v) => v.rmdirSync(p));
     }
     return { ok: true, value: undefined };
@@ -602,11 +612,12 @@ export class SimDisk {
 
   // ---- path resolution in the current view ----------------------------------------------------
 
-  private resolve(parts: readonly string[]): Outcome<FsNode> {
+  /** The node at the first `count` components of `parts` (all of them by default). */
+  private resolve(parts: readonly string[], count: number = parts.length): Outcome<FsNode> {
     let n: FsNode = this.root;
-    for (const name of parts) {
+    for (let i = 0; i < count; i++) {
       if (n.kind === "file") return { ok: false, code: "ENOTDIR" };
-      const child = n.current.get(name);
+      const child = n.current.get(parts[i] as string);
       if (child === undefined) return { ok: false, code: "ENOENT" };
       n = child;
     }
@@ -616,7 +627,7 @@ export class SimDisk {
   /** The directory that holds the last component, which must exist as a directory. */
   private resolveParent(parts: readonly string[]): Outcome<EntryKey> {
     if (parts.length === 0) return { ok: false, code: "EISDIR" };
-    const parent = this.resolve(parts.slice(0, -1));
+    const parent = this.resolve(parts, parts.length - 1);
     if (!parent.ok) return parent;
     if (parent.value.kind === "file") return { ok: false, code: "ENOTDIR" };
     return { ok: true, value: { dir: parent.value, name: parts[parts.length - 1] as string } };
@@ -626,18 +637,20 @@ export class SimDisk {
 
   /** Record unsynced entry changes; the given keys join one group (with the groups they already belong to). */
   private markChanged(keys: readonly EntryKey[]): void {
+    const ids = keys.map((k) => keyOf(k.dir, k.name));
     const touched: ChangeGroup[] = [];
-    for (const k of keys) {
-      const g = this.groupOf.get(keyOf(k.dir, k.name));
+    for (const s of ids) {
+      const g = this.groupOf.get(s);
       if (g !== undefined && !touched.includes(g)) touched.push(g);
     }
-    touched.sort((a, b) => a.id - b.id);
+    if (touched.length > 1) touched.sort((a, b) => a.id - b.id);
     let group = touched[0];
     if (group === undefined) {
       group = { id: this.nextGroupId++, keys: new Map() };
       this.groups.set(group.id, group);
     }
-    for (const other of touched.slice(1)) {
+    for (let t = 1; t < touched.length; t++) {
+      const other = touched[t] as ChangeGroup;
       for (const [s, k] of other.keys) {
         group.keys.set(s, k);
         this.groupOf.set(s, group);
@@ -646,8 +659,9 @@ export class SimDisk {
       }
       this.groups.delete(other.id);
     }
-    for (const k of keys) {
-      const s = keyOf(k.dir, k.name);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as EntryKey;
+      const s = ids[i] as string;
       group.keys.set(s, k);
       this.groupOf.set(s, group);
       this.indexGroup(k.dir, group);
@@ -803,7 +817,7 @@ export class SimDisk {
 
   /** Whether `path` exists in the current view. */
   exists(path: string): boolean {
-    return this.mirror().existsSync(joinPath(splitPath(path)));
+    return this.mirror().existsSync(normPath(path));
   }
 
   /** The current content of a file; throws DiskError (ENOENT, EISDIR, ENOTDIR). */
@@ -811,7 +825,7 @@ export class SimDisk {
     const found = this.resolve(splitPath(path));
     if (!found.ok) throw new DiskError(found.code, "readFile", path);
     if (found.value.kind === "dir") throw new DiskError("EISDIR", "readFile", path);
-    return new Uint8Array(this.mirror().readFileSync(joinPath(splitPath(path))) as Uint8Array);
+    return new Uint8Array(this.mirror().readFileSync(normPath(path)) as Uint8Array);
   }
 
   /** The sorted names in a directory of the current view; throws DiskError (ENOENT, ENOTDIR). */
@@ -819,7 +833,7 @@ export class SimDisk {
     const found = this.resolve(splitPath(path));
     if (!found.ok) throw new DiskError(found.code, "readdir", path);
     if (found.value.kind === "file") throw new DiskError("ENOTDIR", "readdir", path);
-    return (this.mirror().readdirSync(joinPath(splitPath(path))) as string[]).map(String).sort();
+    return (this.mirror().readdirSync(normPath(path)) as string[]).map(String).sort();
   }
 
   /** Every file of the current view (as memfs serves it): sorted paths, content as UTF-8. */

@@ -111,8 +111,10 @@ export class Scheduler {
    * cheaper than the heap. They come after the heap's events due now (scheduled earlier, so with
    * smaller sequence numbers) and the clock only moves on once they have all run.
    */
-  private nowQueue: Event[] = [];
+  private nowQueue: Array<Event | undefined> = [];
   private nowHead = 0;
+  /** Events in the FIFO: slots [nowHead, nowLength) of `nowQueue` (the array keeps its capacity between instants). */
+  private nowLength = 0;
   /** Inside `run`: its predicate, if any (`tail` checks it where `run` would). */
   private running = false;
   private runPred: (() => boolean) | undefined;
@@ -137,7 +139,7 @@ export class Scheduler {
   }
   /** Events waiting (cancelled ones included until they come due). */
   get pendingCount(): number {
-    return this.heap.length + this.nowQueue.length - this.nowHead;
+    return this.heap.length + this.nowLength - this.nowHead;
   }
 
   // ---- nodes ------------------------------------------------------------------------------
@@ -234,7 +236,10 @@ export class Scheduler {
     }
     const e = new Event(time, this.seq++, fn, owner, owner === null ? 0 : owner.incarnation);
     if (time === this.nowMs) {
-      this.nowQueue.push(e);
+      const q = this.nowQueue;
+      if (this.nowLength < q.length) q[this.nowLength] = e;
+      else q.push(e);
+      this.nowLength++;
       return e;
     }
     const h = this.heap;
@@ -303,22 +308,20 @@ export class Scheduler {
     }
     const q = this.nowQueue;
     // Bounded by the FIFO's length: each round moves the head or leaves.
-    while (this.nowHead < q.length) {
+    while (this.nowHead < this.nowLength) {
       const e = q[this.nowHead] as Event;
       if (!e.cancelled && (e.owner === null || e.owner.incarnation === e.incarnation)) return e;
-      this.nowHead++;
+      q[this.nowHead++] = undefined;
     }
-    if (this.nowHead > 0) {
-      q.length = 0;
-      this.nowHead = 0;
-    }
+    this.nowHead = 0;
+    this.nowLength = 0;
     return h.length > 0 ? (h[0] as Event) : undefined;
   }
 
   /** Remove `e`, the event `peekLive` returned. */
   private take(e: Event): void {
     if (this.heap[0] === e) this.pop();
-    else this.nowHead++;
+    else this.nowQueue[this.nowHead++] = undefined;
   }
 
   /**

@@ -33,6 +33,40 @@ describe("canonicalJson", () => {
     expect(canonicalJson([1, undefined, "x"])).toBe('[1,null,"x"]');
   });
 
+  test("is JSON.stringify of the value with keys sorted (escapes, surrogates, -0 and odd keys included)", () => {
+    // Reference: JSON.stringify of each piece, keys sorted by the default sort (integer-like keys too).
+    const ref = (v: unknown): string => {
+      if (Array.isArray(v)) return "[" + v.map((x) => (x === undefined ? "null" : ref(x))).join(",") + "]";
+      if (v !== null && typeof v === "object") {
+        const o = v as Record<string, unknown>;
+        const keys = Object.keys(o)
+          .sort()
+          .filter((k) => o[k] !== undefined);
+        return "{" + keys.map((k) => JSON.stringify(k) + ":" + ref(o[k])).join(",") + "}";
+      }
+      return JSON.stringify(Object.is(v, -0) ? 0 : v);
+    };
+    const odd = fc.constantFrom("", "a\"b", "back\\slash", "nl\n", "\u0001", "\u2028", "\ud800", "\udc00x", "\ud83d\ude00", "é", -0, 1e21, 5e-7);
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof(
+        { depthSize: "small" },
+        fc.string({ unit: "binary" }),
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.boolean(),
+        fc.constant(null),
+        odd,
+        fc.array(tie("v"), { maxLength: 4 }),
+        fc.dictionary(fc.oneof(fc.string({ unit: "binary" }), odd.map(String)), tie("v"), { maxKeys: 4 }),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(canonicalJson(v)).toBe(ref(v));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   test("a non-finite number asserts", () => {
     expect(() => canonicalJson({ x: Number.NaN })).toThrow(AssertionFailure);
     expect(() => canonicalJson([Number.POSITIVE_INFINITY])).toThrow(AssertionFailure);
@@ -88,6 +122,25 @@ describe("canonicalJson", () => {
     expect(new Fnv64().hex()).toBe("811c9dc5cbf29ce4");
     expect(new Fnv64().update("ab").update("cd").hex()).toBe(new Fnv64().update("abcd").hex());
     expect(new Fnv64().update("ab").hex()).not.toBe(new Fnv64().update("ba").hex());
+  });
+
+  test("hex is both lanes as 8 zero-padded lowercase hex digits each", () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const h = new Fnv64().update(s);
+        const lanes = h as unknown as { h1: number; h2: number };
+        const expected = (lanes.h1 >>> 0).toString(16).padStart(8, "0") + (lanes.h2 >>> 0).toString(16).padStart(8, "0");
+        expect(h.hex()).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+    const edge = new Fnv64() as unknown as { h1: number; h2: number; hex(): string };
+    edge.h1 = 0;
+    edge.h2 = -1;
+    expect(edge.hex()).toBe("00000000ffffffff");
+    edge.h1 = 0x0a0b0c0d;
+    edge.h2 = -0x80000000;
+    expect(edge.hex()).toBe("0a0b0c0d80000000");
   });
 });
 

@@ -29,9 +29,11 @@ export function canonicalJson(v: unknown): string {
   switch (typeof v) {
     case "number":
       if (!Number.isFinite(v)) assert(false, `non-finite number in canonical encoding: ${v}`);
-      return Object.is(v, -0) ? "0" : JSON.stringify(v);
+      // String(v) is JSON.stringify(v) for a finite number.
+      return Object.is(v, -0) ? "0" : String(v);
     case "string":
-      return JSON.stringify(v);
+      // Quoting a string that needs no escaping is JSON.stringify's output, without the call.
+      return plainString(v) ? '"' + v + '"' : JSON.stringify(v);
     case "boolean":
       return v ? "true" : "false";
     case "undefined":
@@ -51,7 +53,7 @@ export function canonicalJson(v: unknown): string {
   }
   const obj = v as Record<string, unknown>;
   const keys = Object.keys(obj);
-  keys.sort();
+  sortKeys(keys);
   let out = "{";
   let first = true;
   for (const k of keys) {
@@ -59,7 +61,7 @@ export function canonicalJson(v: unknown): string {
     if (x === undefined) continue;
     if (!first) out += ",";
     first = false;
-    out += JSON.stringify(k) + ":" + canonicalJson(x);
+    out += (plainString(k) ? '"' + k + '"' : JSON.stringify(k)) + ":" + canonicalJson(x);
   }
   return out + "}";
 }
@@ -161,8 +163,21 @@ export class Fnv64 {
     return this;
   }
   hex(): string {
-    return (this.h1 >>> 0).toString(16).padStart(8, "0") + (this.h2 >>> 0).toString(16).padStart(8, "0");
+    return hex8(this.h1) + hex8(this.h2);
   }
+}
+
+/** Byte -> two lowercase hex digits. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+
+/** A 32-bit lane as 8 lowercase hex digits (what `(x >>> 0).toString(16).padStart(8, "0")` gives). */
+function hex8(x: number): string {
+  return (
+    (HEX_BYTE[(x >>> 24) & 0xff] as string) +
+    (HEX_BYTE[(x >>> 16) & 0xff] as string) +
+    (HEX_BYTE[(x >>> 8) & 0xff] as string) +
+    (HEX_BYTE[x & 0xff] as string)
+  );
 }
 
 /**

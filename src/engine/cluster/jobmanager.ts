@@ -523,7 +523,8 @@ export class JobManager {
   private finalize(p: Pending): void {
     p.finalizing = true;
     const states: Record<string, string> = {};
-    for (const [task, a] of [...p.acks.entries()].sort(([x], [y]) => (x < y ? -1 : 1))) states[task] = a.stateName;
+    // Task names are distinct, so the default sort (UTF-16 code units) is the `<` order.
+    for (const task of [...p.acks.keys()].sort()) states[task] = (p.acks.get(task) as { stateName: string }).stateName;
     this.storage.writeMetadata(p.id, JSON.stringify({ id: p.id, states }), (err) => {
       if (this.pending.get(p.id) !== p) {
         // Expired (or aborted) while its metadata was being written: discard it, so a recovering

@@ -84,7 +84,25 @@ export class ExecutionGraph {
     return Math.max(...this.vertices.map((v) => v.parallelism));
   }
 
-  inputChannels(ref: SubtaskRef): InputChannelSpec[] {
+  /** Input channels and outputs per vertex, by subtask: the graph never changes, callers ask per channel. */
+  private readonly inputMemo = new Map<string, Array<readonly InputChannelSpec[] | undefined>>();
+  private readonly outputMemo = new Map<string, Array<readonly OutputSpec[] | undefined>>();
+
+  /** The input channels of a consumer subtask, in channel order (the same array on every call). */
+  inputChannels(ref: SubtaskRef): readonly InputChannelSpec[] {
+    let byTask = this.inputMemo.get(ref.vertex);
+    if (byTask === undefined) this.inputMemo.set(ref.vertex, (byTask = []));
+    return (byTask[ref.subtask] ??= this.computeInputChannels(ref));
+  }
+
+  /** The outputs of a producer subtask, one per output edge (the same array on every call). */
+  outputs(ref: SubtaskRef): readonly OutputSpec[] {
+    let byTask = this.outputMemo.get(ref.vertex);
+    if (byTask === undefined) this.outputMemo.set(ref.vertex, (byTask = []));
+    return (byTask[ref.subtask] ??= this.computeOutputs(ref));
+  }
+
+  private computeInputChannels(ref: SubtaskRef): InputChannelSpec[] {
     const node = this.vertex(ref.vertex);
     const out: InputChannelSpec[] = [];
     node.inputs.forEach((edge, edgeIndex) => {
@@ -98,7 +116,7 @@ export class ExecutionGraph {
     return out;
   }
 
-  outputs(ref: SubtaskRef): OutputSpec[] {
+  private computeOutputs(ref: SubtaskRef): OutputSpec[] {
     const out: OutputSpec[] = [];
     for (const c of this.consumers.get(ref.vertex) ?? []) {
       const targets: SubtaskRef[] =
