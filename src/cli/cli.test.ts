@@ -2,33 +2,14 @@
  * The streamsim command as people run it: each test spawns bin/streamsim.js and checks exit codes,
  * what it prints and what it writes.
  */
-import { execFile } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import type { RunSet } from "../report/index.ts";
+import { cliHarness } from "./spawn-harness.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/streamsim.js", import.meta.url));
 const SCENARIOS = fileURLToPath(new URL("../../scenarios/", import.meta.url));
-const work = mkdtempSync(join(tmpdir(), "streamsim-cli-"));
-
-type Ran = { code: number; stdout: string; stderr: string };
-
-function streamsim(args: readonly string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, NO_COLOR: "1" };
-    execFile(process.execPath, [BIN, ...args], { cwd: work, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function readSet(dir: string): RunSet {
-  return JSON.parse(readFileSync(join(work, dir, "results.json"), "utf8")) as RunSet;
-}
+const { work, streamsim, readSet } = cliHarness("streamsim-cli-");
 
 
 describe("streamsim", () => {

@@ -2,32 +2,11 @@
  * Sweeps as people run them: each test spawns bin/streamsim.js. Same seeds, same verdicts and
  * trace hashes whatever the worker count or the sharding.
  */
-import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import type { RunSet } from "../report/index.ts";
+import { cliHarness } from "./spawn-harness.ts";
 
-const BIN = fileURLToPath(new URL("../../bin/streamsim.js", import.meta.url));
-const work = mkdtempSync(join(tmpdir(), "streamsim-sweep-"));
-
-type Ran = { code: number; stdout: string; stderr: string };
-
-function streamsim(args: readonly string[]): Promise<Ran> {
-  return new Promise((resolve) => {
-    const env = { ...process.env, NO_COLOR: "1" };
-    execFile(process.execPath, [BIN, ...args], { cwd: work, env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-function readSet(dir: string): RunSet {
-  return JSON.parse(readFileSync(join(work, dir, "results.json"), "utf8")) as RunSet;
-}
+const { streamsim, readSet } = cliHarness("streamsim-sweep-");
 
 /** Run id -> verdict and trace hash: what must not depend on workers or shards. */
 function verdicts(set: RunSet): Record<string, string> {
