@@ -33,7 +33,7 @@ export function canonicalJson(v: unknown): string {
       return Object.is(v, -0) ? "0" : String(v);
     case "string":
       // Quoting a string that needs no escaping is JSON.stringify's output, without the call.
-      return plainString(v) ? '"' + v + '"' : JSON.stringify(v);
+      return quoteJson(v);
     case "boolean":
       return v ? "true" : "false";
     case "undefined":
@@ -61,7 +61,7 @@ export function canonicalJson(v: unknown): string {
     if (x === undefined) continue;
     if (!first) out += ",";
     first = false;
-    out += (plainString(k) ? '"' + k + '"' : JSON.stringify(k)) + ":" + canonicalJson(x);
+    out += quoteJson(k) + ":" + canonicalJson(x);
   }
   return out + "}";
 }
@@ -93,6 +93,17 @@ function plainString(s: string): boolean {
   return true;
 }
 
+/** A string as JSON.stringify writes it (plain strings quoted without its call). */
+function quoteJson(s: string): string {
+  return plainString(s) ? '"' + s + '"' : JSON.stringify(s);
+}
+
+/** Feed `quoteJson(s)` to `h` without building the quoted string. */
+function hashString(h: Fnv64, s: string): void {
+  if (plainString(s)) h.update('"').update(s).update('"');
+  else h.update(JSON.stringify(s));
+}
+
 /**
  * Feed `canonicalJson(v)` to `h` piece by piece, without building the string (FNV is fed one
  * character at a time, so the hash is the same as `h.update(canonicalJson(v))`).
@@ -104,8 +115,7 @@ export function hashCanonical(h: Fnv64, v: unknown): void {
       h.update(Object.is(v, -0) ? "0" : String(v));
       return;
     case "string":
-      if (plainString(v)) h.update('"').update(v).update('"');
-      else h.update(JSON.stringify(v));
+      hashString(h, v);
       return;
     case "boolean":
       h.update(v ? "true" : "false");
@@ -192,8 +202,7 @@ export function hashJson(h: Fnv64, v: unknown, depth = 0): void {
       h.update(Number.isFinite(v) ? String(v) : "null");
       return;
     case "string":
-      if (plainString(v)) h.update('"').update(v).update('"');
-      else h.update(JSON.stringify(v));
+      hashString(h, v);
       return;
     case "boolean":
       h.update(v ? "true" : "false");
