@@ -287,10 +287,21 @@ export function findCounterexample(name: string, arb: fc.Arbitrary<Scenario>, o:
   const minimizeBudget = o.maxMinimizeRuns ?? DEFAULT_MAX_MINIMIZE_RUNS;
   if (!outcome.verdict.ok && minimizeBudget > 0) {
     const before = { records: countRecords(shrunk), faults: shrunk.faults.faults.length };
-    const m = minimizeScenario(shrunk, (c) => !judgeScenario(c, o, check).verdict.ok, { maxAttempts: minimizeBudget });
+    // The last candidate that failed is the pass's result: keep its outcome rather than run it again.
+    let lastFailing = outcome;
+    const m = minimizeScenario(
+      shrunk,
+      (c) => {
+        const r = judgeScenario(c, o, check);
+        if (r.verdict.ok) return false;
+        lastFailing = r;
+        return true;
+      },
+      { maxAttempts: minimizeBudget },
+    );
     if (m.scenario !== shrunk) {
       shrunk = m.scenario;
-      outcome = judgeScenario(shrunk, o, check);
+      outcome = lastFailing;
       minimizeText = `, then minimized from ${plural(before.records, "record")} and ${plural(before.faults, "fault")} in ${plural(m.attempts, "run")}`;
     }
   }
