@@ -25,7 +25,7 @@
  */
 import { assert } from "../sim/assert.ts";
 import type { Scheduler, Timer } from "../sim/scheduler.ts";
-import { digest, Fnv64, hashJson, recordsDigest } from "../sim/trace.ts";
+import { digest, Fnv64, hashJsonLine, recordsDigest } from "../sim/trace.ts";
 import type { JsonValue, Trace } from "../sim/trace.ts";
 
 // ---- errors --------------------------------------------------------------------------------
@@ -363,8 +363,7 @@ export class LogBroker {
     for (const r of records) {
       log.push(r.value, r.ts, txn);
       values.push(r.value);
-      hashJson(hash, r.value);
-      hash.update("\n");
+      hashJsonLine(hash, r.value);
     }
     return { txnSeq: txn.seq, baseOffset: base };
   }

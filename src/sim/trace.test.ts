@@ -118,6 +118,31 @@ describe("canonicalJson", () => {
     expect(recordsDigest(values).hex()).toBe(new Fnv64().update(values.map((v) => `${JSON.stringify(v)}\n`).join("")).hex());
   });
 
+  test("hashJson feeds integers at the 32-bit edges, fractions and nested plain objects as JSON.stringify writes them", () => {
+    const edges = [0, -0, 7, -7, 9, 10, 99, 100, 2147483647, -2147483647, -2147483648, 2147483648, -2147483649, 4294967296, 1.5, -0.25, 1e21, 1e-7, Number.MAX_SAFE_INTEGER];
+    const v = { ints: edges.map((n) => ({ n })), nested: { a: { b: { c: -1 } }, "q\"k": 3, "": 0 } };
+    for (const x of [...edges, v]) {
+      const h = new Fnv64();
+      hashJson(h, x);
+      expect(h.hex()).toBe(new Fnv64().update(JSON.stringify(x)).hex());
+    }
+  });
+
+  test("hashJson called again from inside a value (a getter) does not disturb the outer digest", () => {
+    const inner = new Fnv64();
+    const v = {
+      a: 1,
+      get b(): number {
+        hashJson(inner, { x: "y" });
+        return 2;
+      },
+    };
+    const h = new Fnv64();
+    hashJson(h, v);
+    expect(h.hex()).toBe(new Fnv64().update(JSON.stringify({ a: 1, b: 2 })).hex());
+    expect(inner.hex()).toBe(new Fnv64().update('{"x":"y"}').hex());
+  });
+
   test("Fnv64 of the empty string is its offset basis and updates are incremental", () => {
     expect(new Fnv64().hex()).toBe("811c9dc5cbf29ce4");
     expect(new Fnv64().update("ab").update("cd").hex()).toBe(new Fnv64().update("abcd").hex());

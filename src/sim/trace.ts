@@ -158,8 +158,9 @@ export function hashCanonical(h: Fnv64, v: unknown): void {
 
 /** A 64-bit FNV-1a over a string, as two 32-bit lanes; used for the trace hash and digests. */
 export class Fnv64 {
-  private h1 = 0x811c9dc5 | 0;
-  private h2 = 0xcbf29ce4 | 0;
+  /** The two lanes; public only for this module's streamed hashing (`hashJson`): treat as private. */
+  h1 = 0x811c9dc5 | 0;
+  h2 = 0xcbf29ce4 | 0;
   update(s: string): this {
     let a = this.h1;
     let b = this.h2;
@@ -195,44 +196,150 @@ function hex8(x: number): string {
  * JSON.stringify's order), strings that need no escaping, finite numbers, booleans and null are
  * fed piece by piece; anything else (arrays, escapes, toJSON, other prototypes, deep nesting) as
  * JSON.stringify's own output. Same bytes, so the same hash, and the same errors.
+ *
+ * This runs for every record a transaction writes, so it is written for speed: the two lanes live
+ * in module variables (`laneA`, `laneB`) while a value is fed, punctuation is fed as one character
+ * without a call to `update`, 32-bit integers are fed digit by digit without `String`, a plain
+ * string is checked and fed in one pass, and object keys are walked with for-in (own keys in
+ * Object.keys order: the prototype is Object.prototype or null, neither with enumerable keys).
  */
-export function hashJson(h: Fnv64, v: unknown, depth = 0): void {
+export function hashJson(h: Fnv64, v: unknown): void {
+  // Saved and restored, so a getter or toJSON that hashes (re-entrancy) cannot disturb this call.
+  const savedA = laneA;
+  const savedB = laneB;
+  laneA = h.h1;
+  laneB = h.h2;
+  try {
+    feedJson(v, 0);
+    h.h1 = laneA;
+    h.h2 = laneB;
+  } finally {
+    laneA = savedA;
+    laneB = savedB;
+  }
+}
+
+/** `hashJson(h, v)` then a newline: one record of `recordsDigest`. */
+export function hashJsonLine(h: Fnv64, v: unknown): void {
+  hashJson(h, v);
+  h.h1 = Math.imul(h.h1 ^ 0x0a, FNV_PRIME);
+  h.h2 = Math.imul(h.h2 ^ 0x0a, FNV_PRIME) ^ (h.h1 >>> 15);
+}
+
+const FNV_PRIME = 0x01000193;
+/** The lanes of the Fnv64 being fed by `hashJson` (see there). */
+let laneA = 0;
+let laneB = 0;
+
+/** Feed one UTF-16 code unit. */
+function feedChar(c: number): void {
+  const a = Math.imul(laneA ^ c, FNV_PRIME);
+  laneB = Math.imul(laneB ^ c, FNV_PRIME) ^ (a >>> 15);
+  laneA = a;
+}
+
+/** Feed a string's code units (as Fnv64.update). */
+function feedString(s: string): void {
+  let a = laneA;
+  let b = laneB;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    a = Math.imul(a ^ c, FNV_PRIME);
+    b = Math.imul(b ^ c, FNV_PRIME) ^ (a >>> 15);
+  }
+  laneA = a;
+  laneB = b;
+}
+
+/** Feed `quoteJson(s)`: a plain string quoted in one pass, anything else as JSON.stringify writes it. */
+function feedQuoted(s: string): void {
+  let a = Math.imul(laneA ^ 0x22, FNV_PRIME);
+  let b = Math.imul(laneB ^ 0x22, FNV_PRIME) ^ (a >>> 15);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || (c >= 0xd800 && c <= 0xdfff)) {
+      // Needs escaping: nothing was stored yet, feed JSON.stringify's output instead.
+      feedString(JSON.stringify(s));
+      return;
+    }
+    a = Math.imul(a ^ c, FNV_PRIME);
+    b = Math.imul(b ^ c, FNV_PRIME) ^ (a >>> 15);
+  }
+  a = Math.imul(a ^ 0x22, FNV_PRIME);
+  laneB = Math.imul(b ^ 0x22, FNV_PRIME) ^ (a >>> 15);
+  laneA = a;
+}
+
+/** Decimal digits of an integer being fed, least significant first. */
+const DIGITS = new Int32Array(10);
+
+/** Feed `String(v)` for a finite number, digit by digit for a 32-bit integer. */
+function feedNumber(v: number): void {
+  if ((v | 0) !== v) {
+    feedString(String(v));
+    return;
+  }
+  // -0 | 0 is 0 and String(-0) is "0"; -2^31 negated is 2^31, still exact as a double.
+  let x = v;
+  if (x < 0) {
+    feedChar(0x2d);
+    x = -x;
+  }
+  let n = 0;
+  do {
+    const q = Math.floor(x / 10);
+    DIGITS[n++] = x - q * 10;
+    x = q;
+  } while (x !== 0);
+  let a = laneA;
+  let b = laneB;
+  while (n > 0) {
+    const c = 0x30 + (DIGITS[--n] as number);
+    a = Math.imul(a ^ c, FNV_PRIME);
+    b = Math.imul(b ^ c, FNV_PRIME) ^ (a >>> 15);
+  }
+  laneA = a;
+  laneB = b;
+}
+
+function feedJson(v: unknown, depth: number): void {
   switch (typeof v) {
     case "number":
-      h.update(Number.isFinite(v) ? String(v) : "null");
+      if (Number.isFinite(v)) feedNumber(v);
+      else feedString("null");
       return;
     case "string":
-      hashString(h, v);
+      feedQuoted(v);
       return;
     case "boolean":
-      h.update(v ? "true" : "false");
+      feedString(v ? "true" : "false");
       return;
     default:
       break;
   }
   if (v === null) {
-    h.update("null");
+    feedString("null");
     return;
   }
   const proto: unknown = typeof v === "object" ? Object.getPrototypeOf(v) : undefined;
   const obj = v as Record<string, unknown>;
   if (depth >= 32 || (proto !== Object.prototype && proto !== null) || typeof obj["toJSON"] === "function") {
-    h.update(JSON.stringify(v) as string);
+    feedString(JSON.stringify(v) as string);
     return;
   }
-  h.update("{");
+  feedChar(0x7b); // {
   let first = true;
-  for (const k of Object.keys(obj)) {
+  for (const k in obj) {
     const x = obj[k];
     const t = typeof x;
     if (t === "undefined" || t === "function" || t === "symbol") continue;
-    if (!first) h.update(",");
+    if (!first) feedChar(0x2c); // ,
     first = false;
-    hashJson(h, k);
-    h.update(":");
-    hashJson(h, x, depth + 1);
+    feedQuoted(k);
+    feedChar(0x3a); // :
+    feedJson(x, depth + 1);
   }
-  h.update("}");
+  feedChar(0x7d); // }
 }
 
 /**
@@ -241,10 +348,7 @@ export function hashJson(h: Fnv64, v: unknown, depth = 0): void {
  * different code may have built.
  */
 export function recordsDigest(values: readonly unknown[], into: Fnv64 = new Fnv64()): Fnv64 {
-  for (const v of values) {
-    hashJson(into, v);
-    into.update("\n");
-  }
+  for (const v of values) hashJsonLine(into, v);
   return into;
 }
 
