@@ -149,8 +149,8 @@ type TxnStatus = "open" | "committed" | "aborted";
 
 class Txn {
   status: TxnStatus = "open";
-  /** Values written, in write order. */
-  readonly values: JsonValue[] = [];
+  /** Records written (the values themselves are in the partition logs). */
+  records = 0;
   /** Running digest of the values, updated as they are written (for the commit event). */
   readonly hash = new Fnv64();
   /** Partitions holding records of this transaction, in first-write order. */
@@ -167,35 +167,96 @@ class Txn {
 
 /**
  * One partition's records, as parallel arrays indexed by offset (no object per record: logs hold
- * every input and output record of a run).
+ * every input and output record of a run). Which transaction wrote a record is kept per run of
+ * consecutive records of one writer, not per record.
  */
 class PartitionLog {
-  readonly values: JsonValue[] = [];
-  readonly timestamps: number[] = [];
-  /** The transaction that wrote each record, null for non-transactional writes. */
-  readonly txns: Array<Txn | null> = [];
+  private vals: JsonValue[] = [];
+  private stamps: number[] = [];
+  /** Run r covers offsets [runStart[r], runStart[r + 1]) (the last one up to the log end) ... */
+  private readonly runStart: number[] = [];
+  /** ... and was written by runTxn[r] (null: non-transactional writes). */
+  private readonly runTxn: Array<Txn | null> = [];
   /** Open transactions with records here -> their first offset here. Insertion order = offset order. */
   readonly openTxns = new Map<Txn, number>();
 
   get endOffset(): number {
-    return this.values.length;
+    return this.vals.length;
   }
 
   get lastStableOffset(): number {
     for (const first of this.openTxns.values()) return first;
-    return this.values.length;
+    return this.vals.length;
+  }
+
+  value(offset: number): JsonValue {
+    return this.vals[offset] as JsonValue;
+  }
+
+  timestamp(offset: number): number {
+    return this.stamps[offset] as number;
+  }
+
+  /** Start a run of `txn` at the log end unless the last run is already its. */
+  private writer(txn: Txn | null): void {
+    const n = this.runTxn.length;
+    if (n === 0 || this.runTxn[n - 1] !== txn) {
+      this.runStart.push(this.vals.length);
+      this.runTxn.push(txn);
+    }
   }
 
   push(value: JsonValue, ts: number, txn: Txn | null): void {
-    this.values.push(value);
-    this.timestamps.push(ts);
-    this.txns.push(txn);
+    this.writer(txn);
+    this.vals.push(value);
+    this.stamps.push(ts);
   }
 
-  /** Whether the record at `offset` is visible to read_committed readers. */
-  visible(offset: number): boolean {
-    const txn = this.txns[offset];
+  /** Append records (an empty log takes arrays of exactly their size rather than growing push by push). */
+  pushAll(records: readonly ProducerRecord[], txn: Txn | null): void {
+    if (records.length === 0) return;
+    this.writer(txn);
+    if (this.vals.length === 0) {
+      this.vals = records.map((r) => r.value);
+      this.stamps = records.map((r) => r.ts);
+      return;
+    }
+    for (const r of records) {
+      this.vals.push(r.value);
+      this.stamps.push(r.ts);
+    }
+  }
+
+  /** The run holding `offset` (0 <= offset < endOffset). */
+  run(offset: number): number {
+    let lo = 0;
+    let hi = this.runStart.length - 1;
+    for (let guard = 0; lo < hi && guard < 64; guard++) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.runStart[mid] as number) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** The offset after the last record of run `r`. */
+  runEnd(r: number): number {
+    return r + 1 < this.runStart.length ? (this.runStart[r + 1] as number) : this.vals.length;
+  }
+
+  /** Whether the records of run `r` are visible to read_committed readers. */
+  runVisible(r: number): boolean {
+    const txn = this.runTxn[r];
     return txn === null || txn === undefined || txn.status === "committed";
+  }
+
+  /** Call `f` with the offset of every record visible to read_committed readers, in offset order. */
+  forEachVisible(f: (offset: number) => void): void {
+    for (let r = 0; r < this.runStart.length; r++) {
+      if (!this.runVisible(r)) continue;
+      const end = this.runEnd(r);
+      for (let i = this.runStart[r] as number; i < end; i++) f(i);
+    }
   }
 }
 
@@ -300,10 +361,26 @@ export class LogBroker {
       );
     }
     const limit = isolation === "read_committed" ? log.lastStableOffset : log.endOffset;
+    if (isolation === "read_uncommitted") {
+      // Every record counts: the array is made at its final size.
+      const n = Math.max(0, Math.min(max, limit - offset));
+      const records = new Array<ConsumerRecord>(n);
+      for (let k = 0; k < n; k++) records[k] = { offset: offset + k, value: log.value(offset + k), ts: log.timestamp(offset + k) };
+      return { records, nextOffset: offset + n, endOffset: limit };
+    }
     const records: ConsumerRecord[] = [];
     let i = offset;
+    // Walk the writer runs alongside the offsets (no search per record).
+    let r = i < limit ? log.run(i) : 0;
+    let end = log.runEnd(r);
+    let visible = log.runVisible(r);
     for (; i < limit && records.length < max; i++) {
-      if (isolation === "read_uncommitted" || log.visible(i)) records.push({ offset: i, value: log.values[i] as JsonValue, ts: log.timestamps[i] as number });
+      if (i >= end) {
+        r++;
+        end = log.runEnd(r);
+        visible = log.runVisible(r);
+      }
+      if (visible) records.push({ offset: i, value: log.value(i), ts: log.timestamp(i) });
     }
     return { records, nextOffset: i, endOffset: limit };
   }
@@ -357,14 +434,13 @@ export class LogBroker {
       txn.partitions.push(log);
     }
     const base = log.endOffset;
-    const values = txn.values;
     const hash = txn.hash;
-    // One pass: the log entry, the transaction's values, and its digest (as recordsDigest).
+    // One pass: the log entries and the transaction's digest (as recordsDigest).
     for (const r of records) {
       log.push(r.value, r.ts, txn);
-      values.push(r.value);
       hashJsonLine(hash, r.value);
     }
+    txn.records += records.length;
     return { txnSeq: txn.seq, baseOffset: base };
   }
 
@@ -402,7 +478,7 @@ export class LogBroker {
       tid,
       epoch,
       txnSeq: txn.seq,
-      records: txn.values.length,
+      records: txn.records,
       digest: txn.hash.hex(),
       checkpointId: meta.checkpointId,
     });
@@ -425,7 +501,7 @@ export class LogBroker {
     const open = st.open;
     return open === null
       ? { epoch: st.epoch, txnSeq: st.nextSeq, open: false, records: 0 }
-      : { epoch: st.epoch, txnSeq: open.seq, open: true, records: open.values.length };
+      : { epoch: st.epoch, txnSeq: open.seq, open: true, records: open.records };
   }
 
   /** Open transactions, sorted by tid. */
@@ -505,9 +581,7 @@ export class LogBroker {
     const logs = this.logs(topic);
     for (let p = 0; p < logs.length; p++) {
       const log = logs[p] as PartitionLog;
-      for (let i = 0; i < log.endOffset; i++) {
-        if (log.visible(i)) out.push({ partition: p, offset: i, value: log.values[i] as JsonValue, ts: log.timestamps[i] as number });
-      }
+      log.forEachVisible((i) => out.push({ partition: p, offset: i, value: log.value(i), ts: log.timestamp(i) }));
     }
     return out;
   }
@@ -515,7 +589,7 @@ export class LogBroker {
   /** The values of `committedRecords(topic)`. */
   committed(topic: string): JsonValue[] {
     const out: JsonValue[] = [];
-    for (const log of this.logs(topic)) for (let i = 0; i < log.endOffset; i++) if (log.visible(i)) out.push(log.values[i] as JsonValue);
+    for (const log of this.logs(topic)) log.forEachVisible((i) => out.push(log.value(i)));
     return out;
   }
 
@@ -537,7 +611,7 @@ export class LogBroker {
 
   private appendEntries(log: PartitionLog, records: readonly ProducerRecord[], txn: Txn | null): number {
     const base = log.endOffset;
-    for (const r of records) log.push(r.value, r.ts, txn);
+    log.pushAll(records, txn);
     return base;
   }
 
@@ -557,7 +631,7 @@ export class LogBroker {
 
   private abortTxn(st: TidState, txn: Txn, reason: "init" | "abort" | "timeout"): void {
     this.close(st, txn, "aborted");
-    this.trace.emit(this.options.traceNode, "txn-aborted", { tid: txn.tid, epoch: txn.epoch, records: txn.values.length, reason });
+    this.trace.emit(this.options.traceNode, "txn-aborted", { tid: txn.tid, epoch: txn.epoch, records: txn.records, reason });
   }
 
   private close(st: TidState, txn: Txn, status: "committed" | "aborted"): void {
