@@ -28,6 +28,7 @@ import {
   subtaskName,
   type Element,
   type OutputSpec,
+  type RecordEl,
   type SubtaskRef,
 } from "./graph.ts";
 import type { Operator, Output } from "./operator.ts";
@@ -113,6 +114,11 @@ export class Task implements Output {
   /** Highest checkpoint id this task has snapshotted or abandoned; older barriers are ignored. */
   private lastBarrierId = 0;
   private stepRecords = 0;
+  /**
+   * The record element being processed: an operator that emits it unchanged (a source, a filter)
+   * sends this same (immutable) element on instead of a copy.
+   */
+  private currentRecord: RecordEl | undefined;
   private inputWatermark = MIN_WATERMARK;
   private endedInputs = 0;
   private endSent = false;
@@ -355,6 +361,7 @@ export class Task implements Output {
       switch (el.k) {
         case REC:
           this.stepRecords++;
+          this.currentRecord = el;
           this.operator.processRecord(el.v, el.ts);
           break;
         case WM:
@@ -593,10 +600,12 @@ export class Task implements Output {
 
   emit(value: Value, ts: number): void {
     const outs = this.opts.outputs;
+    // Elements are immutable: one with the same value and timestamp is shared (by every output).
+    const cur = this.currentRecord;
+    const el: RecordEl = cur !== undefined && cur.v === value && cur.ts === ts ? cur : { k: REC, v: value, ts };
     for (let o = 0; o < outs.length; o++) {
       const spec = outs[o] as OutputSpec;
       const chans = this.outputChannels[o] as OutputChannel[];
-      const el = { k: REC, v: value, ts } as const;
       switch (spec.edge.partition) {
         case "forward":
           this.append(chans[0] as OutputChannel, el);
