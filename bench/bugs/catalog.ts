@@ -234,8 +234,8 @@ export const BUGS: readonly Bug[] = [
     title: "The keyed state snapshot leaves out the window contents (the \"windows\" map state).",
     models: "Window contents left out of the snapshot (operator state not registered with the backend, so not checkpointed).",
     file: KEYED,
-    find: "      const names = [...perKey.keys()].sort();",
-    replace: "      const names = [...perKey.keys()].filter((n) => n !== \"windows\").sort();",
+    find: "      const names = tables.filter(([, t]) => t.has(k)).map(([n]) => n);",
+    replace: "      const names = tables.filter(([n, t]) => n !== \"windows\" && t.has(k)).map(([n]) => n);",
   },
   {
     id: "timers-not-snapshotted",

@@ -23,63 +23,73 @@ const timerId = (t: TimerEntry): string => `${t.ts}|${t.key}`;
 const byTsKey = (a: TimerEntry, b: TimerEntry): number => a.ts - b.ts || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
 export class KeyedStateBackend {
-  private readonly data = new Map<string, Map<string, StateValue>>();
+  /**
+   * State name -> key -> that key's state of that name (one table per registered state, as
+   * Flink's StateTable): a state handle holds its table, so an access is one lookup by key.
+   * Tables are never replaced (handles keep them), only emptied.
+   */
+  private readonly tables = new Map<string, Map<string, StateValue>>();
   currentKey = "";
   private readonly eventTimers = new Map<string, TimerEntry>();
   private readonly processingTimers = new Map<string, TimerEntry>();
 
-  private slot(name: string, kind: StateValue["kind"], create: boolean): StateValue | undefined {
-    let perKey = this.data.get(this.currentKey);
-    if (perKey === undefined) {
-      if (!create) return undefined;
-      perKey = new Map();
-      this.data.set(this.currentKey, perKey);
+  private table(name: string): Map<string, StateValue> {
+    let t = this.tables.get(name);
+    if (t === undefined) {
+      t = new Map();
+      this.tables.set(name, t);
     }
-    let s = perKey.get(name);
+    return t;
+  }
+
+  /** The current key's slot in table `t`, created empty of `kind` if missing and `create`. */
+  private slot(t: Map<string, StateValue>, kind: StateValue["kind"], create: boolean): StateValue | undefined {
+    let s = t.get(this.currentKey);
     if (s === undefined && create) {
       s = kind === "value" ? { kind, v: null } : kind === "list" ? { kind, v: [] } : { kind, v: new Map() };
-      perKey.set(name, s);
+      t.set(this.currentKey, s);
     }
     return s;
   }
 
-  private drop(name: string): void {
-    const perKey = this.data.get(this.currentKey);
-    if (perKey === undefined) return;
-    perKey.delete(name);
-    if (perKey.size === 0) this.data.delete(this.currentKey);
-  }
-
   valueState<T extends Value>(name: string): ValueState<T> {
+    const t = this.table(name);
     return {
       value: () => {
-        const s = this.slot(name, "value", false);
+        const s = t.get(this.currentKey);
         return s === undefined ? undefined : (s.v as T);
       },
       update: (v: T) => {
-        (this.slot(name, "value", true) as { v: Value }).v = v;
+        const s = t.get(this.currentKey);
+        if (s !== undefined) (s as { v: Value }).v = v;
+        else t.set(this.currentKey, { kind: "value", v });
       },
-      clear: () => this.drop(name),
+      clear: () => {
+        t.delete(this.currentKey);
+      },
     };
   }
 
   listState<T extends Value>(name: string): ListState<T> {
+    const t = this.table(name);
     return {
-      get: () => ((this.slot(name, "list", false)?.v as T[] | undefined) ?? []).slice(),
+      get: () => ((this.slot(t, "list", false)?.v as T[] | undefined) ?? []).slice(),
       add: (v: T) => {
-        (this.slot(name, "list", true)?.v as Value[]).push(v);
+        (this.slot(t, "list", true)?.v as Value[]).push(v);
       },
       update: (vs: readonly T[]) => {
-        if (vs.length === 0) this.drop(name);
-        else (this.slot(name, "list", true) as { v: Value[] }).v = vs.slice();
+        if (vs.length === 0) t.delete(this.currentKey);
+        else (this.slot(t, "list", true) as { v: Value[] }).v = vs.slice();
       },
-      clear: () => this.drop(name),
+      clear: () => {
+        t.delete(this.currentKey);
+      },
     };
   }
 
   mapState<V extends Value>(name: string): MapState<V> {
-    const m = (create: boolean): Map<string, Value> | undefined =>
-      this.slot(name, "map", create)?.v as Map<string, Value> | undefined;
+    const t = this.table(name);
+    const m = (create: boolean): Map<string, Value> | undefined => this.slot(t, "map", create)?.v as Map<string, Value> | undefined;
     return {
       get: (k) => m(false)?.get(k) as V | undefined,
       put: (k, v) => {
@@ -89,13 +99,22 @@ export class KeyedStateBackend {
         const mm = m(false);
         if (mm === undefined) return;
         mm.delete(k);
-        if (mm.size === 0) this.drop(name);
+        if (mm.size === 0) t.delete(this.currentKey);
       },
       contains: (k) => m(false)?.has(k) ?? false,
       keys: () => [...(m(false)?.keys() ?? [])].sort(),
       isEmpty: () => (m(false)?.size ?? 0) === 0,
-      clear: () => this.drop(name),
+      clear: () => {
+        t.delete(this.currentKey);
+      },
     };
+  }
+
+  /** Every key with state, sorted. */
+  private sortedKeys(): string[] {
+    const keys = new Set<string>();
+    for (const t of this.tables.values()) for (const k of t.keys()) keys.add(k);
+    return [...keys].sort();
   }
 
   // ---- timers ---------------------------------------------------------------------------------
@@ -142,15 +161,19 @@ export class KeyedStateBackend {
 
   // ---- snapshot / restore -----------------------------------------------------------------------
 
+  /** State names, sorted, with their tables. */
+  private sortedTables(): Array<readonly [string, Map<string, StateValue>]> {
+    return [...this.tables.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   snapshot(): KeyedSnapshot {
-    const keys = [...this.data.keys()].sort();
-    const state = keys.map((k) => {
-      const perKey = this.data.get(k) as Map<string, StateValue>;
-      const names = [...perKey.keys()].sort();
+    const tables = this.sortedTables();
+    const state = this.sortedKeys().map((k) => {
+      const names = tables.filter(([, t]) => t.has(k)).map(([n]) => n);
       return [
         k,
         names.map((n) => {
-          const s = perKey.get(n) as StateValue;
+          const s = this.table(n).get(k) as StateValue;
           const v: JsonValue = s.kind === "map" ? Object.fromEntries([...s.v.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) : s.v;
           // A deep copy (the snapshot must not share objects with live state).
           return [n, s.kind, JSON.parse(JSON.stringify(v)) as JsonValue] as const;
@@ -165,17 +188,17 @@ export class KeyedStateBackend {
   }
 
   restore(s: KeyedSnapshot): void {
-    this.data.clear();
+    // Emptied in place: state handles hold their tables.
+    for (const t of this.tables.values()) t.clear();
     this.eventTimers.clear();
     this.processingTimers.clear();
     for (const [key, entries] of s.state) {
-      const perKey = new Map<string, StateValue>();
       for (const [name, kind, v] of entries) {
-        if (kind === "map") perKey.set(name, { kind, v: new Map(Object.entries(v as Record<string, Value>)) });
-        else if (kind === "list") perKey.set(name, { kind, v: (v as Value[]).slice() });
-        else perKey.set(name, { kind, v: v as Value });
+        const t = this.table(name);
+        if (kind === "map") t.set(key, { kind, v: new Map(Object.entries(v as Record<string, Value>)) });
+        else if (kind === "list") t.set(key, { kind, v: (v as Value[]).slice() });
+        else t.set(key, { kind, v: v as Value });
       }
-      this.data.set(key, perKey);
     }
     for (const t of s.eventTimers) this.eventTimers.set(timerId(t), t);
     for (const t of s.processingTimers) this.processingTimers.set(timerId(t), t);
@@ -184,11 +207,12 @@ export class KeyedStateBackend {
   /** The state of every key, as the oracle's contract encodes it (sorted; empty keys omitted). */
   entries(vertex: string): KeyedStateEntry[] {
     const out: KeyedStateEntry[] = [];
-    for (const k of [...this.data.keys()].sort()) {
-      const perKey = this.data.get(k) as Map<string, StateValue>;
+    const tables = this.sortedTables();
+    for (const k of this.sortedKeys()) {
       const state: Record<string, JsonValue> = {};
-      for (const n of [...perKey.keys()].sort()) {
-        const s = perKey.get(n) as StateValue;
+      for (const [n, t] of tables) {
+        const s = t.get(k);
+        if (s === undefined) continue;
         if (s.kind === "map") {
           if (s.v.size === 0) continue;
           state[n] = Object.fromEntries([...s.v.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
