@@ -33,6 +33,37 @@ function thrown(fn: () => unknown): BrokerError {
   throw new Error("expected a BrokerError, nothing was thrown");
 }
 
+test("logs longer than one storage chunk read back every record at every offset, committed or not", () => {
+  const { broker } = setup();
+  broker.createTopic("t", 1);
+  const n = 10_000;
+  const loaded = Array.from({ length: n }, (_, i) => ({ value: { i }, ts: i * 0.5 }));
+  broker.load("t", 0, loaded);
+  broker.initTransactions("a");
+  for (let i = 0; i < 3; i++) broker.write("a", 0, "t", 0, Array.from({ length: 3000 }, (_, k) => ({ value: n + i * 3000 + k, ts: k })));
+  broker.commit("a", 0, 0, { checkpointId: 1 });
+  broker.initTransactions("b");
+  broker.write("b", 0, "t", 0, recs("aborted"));
+  broker.abort("b", 0);
+  expect(broker.endOffset("t", 0)).toBe(n + 9000 + 1);
+  for (const offset of [0, 4095, 4096, 8191, 8192, 9999, 10_000, 12_287, 12_288, 18_997]) {
+    const r = broker.read("t", 0, offset, 3, "read_uncommitted").records;
+    expect(r.map((x) => x.offset)).toEqual([offset, offset + 1, offset + 2]);
+    for (const x of r) {
+      if (x.offset < n) expect(x).toEqual({ offset: x.offset, value: { i: x.offset }, ts: x.offset * 0.5 });
+      else expect(x).toEqual({ offset: x.offset, value: x.offset, ts: (x.offset - n) % 3000 });
+    }
+  }
+  const committed = broker.committed("t");
+  expect(committed.length).toBe(n + 9000);
+  expect(committed[n - 1]).toEqual({ i: n - 1 });
+  expect(committed[n + 8999]).toBe(n + 8999);
+  const tail = broker.read("t", 0, n + 8998, 10, "read_committed");
+  expect(tail.records.map((x) => x.value)).toEqual([n + 8998, n + 8999]);
+  expect(tail.nextOffset).toBe(n + 9001);
+  expect(broker.committedRecords("t")[n]).toEqual({ partition: 0, offset: n, value: n, ts: 0 });
+});
+
 describe("read_committed visibility", () => {
   test("an open transaction's records are invisible and the read stops at the last stable offset", () => {
     const { broker } = setup();

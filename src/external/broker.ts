@@ -165,14 +165,22 @@ class Txn {
   ) {}
 }
 
+/** Records per chunk of a partition log (a power of two). */
+const CHUNK_BITS = 12;
+const CHUNK = 1 << CHUNK_BITS;
+const CHUNK_MASK = CHUNK - 1;
+
 /**
  * One partition's records, as parallel arrays indexed by offset (no object per record: logs hold
- * every input and output record of a run). Which transaction wrote a record is kept per run of
- * consecutive records of one writer, not per record.
+ * every input and output record of a run), in chunks of CHUNK records: a long log never copies
+ * itself to grow. The first chunk grows push by push (a short log stays small); later chunks are
+ * made at their full size. Which transaction wrote a record is kept per run of consecutive
+ * records of one writer, not per record.
  */
 class PartitionLog {
-  private vals: JsonValue[] = [];
-  private stamps: number[] = [];
+  private readonly valueChunks: JsonValue[][] = [];
+  private readonly tsChunks: number[][] = [];
+  private size = 0;
   /** Run r covers offsets [runStart[r], runStart[r + 1]) (the last one up to the log end) ... */
   private readonly runStart: number[] = [];
   /** ... and was written by runTxn[r] (null: non-transactional writes). */
@@ -181,50 +189,64 @@ class PartitionLog {
   readonly openTxns = new Map<Txn, number>();
 
   get endOffset(): number {
-    return this.vals.length;
+    return this.size;
   }
 
   get lastStableOffset(): number {
     for (const first of this.openTxns.values()) return first;
-    return this.vals.length;
+    return this.size;
   }
 
   value(offset: number): JsonValue {
-    return this.vals[offset] as JsonValue;
+    return (this.valueChunks[offset >> CHUNK_BITS] as JsonValue[])[offset & CHUNK_MASK] as JsonValue;
   }
 
   timestamp(offset: number): number {
-    return this.stamps[offset] as number;
+    return (this.tsChunks[offset >> CHUNK_BITS] as number[])[offset & CHUNK_MASK] as number;
   }
 
   /** Start a run of `txn` at the log end unless the last run is already its. */
   private writer(txn: Txn | null): void {
     const n = this.runTxn.length;
     if (n === 0 || this.runTxn[n - 1] !== txn) {
-      this.runStart.push(this.vals.length);
+      this.runStart.push(this.size);
       this.runTxn.push(txn);
     }
   }
 
-  push(value: JsonValue, ts: number, txn: Txn | null): void {
-    this.writer(txn);
-    this.vals.push(value);
-    this.stamps.push(ts);
+  private append(value: JsonValue, ts: number): void {
+    const i = this.size;
+    const c = i >> CHUNK_BITS;
+    if (c === 0) {
+      if (i === 0) {
+        this.valueChunks.push([]);
+        this.tsChunks.push([]);
+      }
+      (this.valueChunks[0] as JsonValue[]).push(value);
+      (this.tsChunks[0] as number[]).push(ts);
+    } else {
+      const j = i & CHUNK_MASK;
+      if (j === 0) {
+        this.valueChunks.push(new Array<JsonValue>(CHUNK));
+        this.tsChunks.push(new Array<number>(CHUNK));
+      }
+      (this.valueChunks[c] as JsonValue[])[j] = value;
+      (this.tsChunks[c] as number[])[j] = ts;
+    }
+    this.size = i + 1;
   }
 
-  /** Append records (an empty log takes arrays of exactly their size rather than growing push by push). */
+  push(value: JsonValue, ts: number, txn: Txn | null): void {
+    this.writer(txn);
+    this.append(value, ts);
+  }
+
   pushAll(records: readonly ProducerRecord[], txn: Txn | null): void {
     if (records.length === 0) return;
     this.writer(txn);
-    if (this.vals.length === 0) {
-      this.vals = records.map((r) => r.value);
-      this.stamps = records.map((r) => r.ts);
-      return;
-    }
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as ProducerRecord;
-      this.vals.push(r.value);
-      this.stamps.push(r.ts);
+      this.append(r.value, r.ts);
     }
   }
 
@@ -242,13 +264,20 @@ class PartitionLog {
 
   /** The offset after the last record of run `r`. */
   runEnd(r: number): number {
-    return r + 1 < this.runStart.length ? (this.runStart[r + 1] as number) : this.vals.length;
+    return r + 1 < this.runStart.length ? (this.runStart[r + 1] as number) : this.size;
   }
 
   /** Whether the records of run `r` are visible to read_committed readers. */
   runVisible(r: number): boolean {
     const txn = this.runTxn[r];
     return txn === null || txn === undefined || txn.status === "committed";
+  }
+
+  /** How many records are visible to read_committed readers. */
+  visibleCount(): number {
+    let n = 0;
+    for (let r = 0; r < this.runStart.length; r++) if (this.runVisible(r)) n += this.runEnd(r) - (this.runStart[r] as number);
+    return n;
   }
 
   /** Call `f` with the offset of every record visible to read_committed readers, in offset order. */
@@ -583,19 +612,29 @@ export class LogBroker {
    * transaction left open is reported by `openTransactions`, not as lost output.
    */
   committedRecords(topic: string): CommittedRecord[] {
-    const out: CommittedRecord[] = [];
     const logs = this.logs(topic);
+    // Made at their final size: these hold every output record of a run.
+    const out = new Array<CommittedRecord>(visibleCount(logs));
+    let k = 0;
     for (let p = 0; p < logs.length; p++) {
       const log = logs[p] as PartitionLog;
-      log.forEachVisible((i) => out.push({ partition: p, offset: i, value: log.value(i), ts: log.timestamp(i) }));
+      log.forEachVisible((i) => {
+        out[k++] = { partition: p, offset: i, value: log.value(i), ts: log.timestamp(i) };
+      });
     }
     return out;
   }
 
   /** The values of `committedRecords(topic)`. */
   committed(topic: string): JsonValue[] {
-    const out: JsonValue[] = [];
-    for (const log of this.logs(topic)) log.forEachVisible((i) => out.push(log.value(i)));
+    const logs = this.logs(topic);
+    const out = new Array<JsonValue>(visibleCount(logs));
+    let k = 0;
+    for (const log of logs) {
+      log.forEachVisible((i) => {
+        out[k++] = log.value(i);
+      });
+    }
     return out;
   }
 
@@ -658,6 +697,12 @@ export class LogBroker {
     this.abortTxn(st, txn, "timeout");
     st.epoch++;
   }
+}
+
+function visibleCount(logs: readonly PartitionLog[]): number {
+  let n = 0;
+  for (const log of logs) n += log.visibleCount();
+  return n;
 }
 
 function compareStrings(a: string, b: string): number {
