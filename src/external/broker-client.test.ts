@@ -84,15 +84,17 @@ describe("requests and responses", () => {
     c.append("t", 0, recs(2, 3), w.rec("append-2"));
     c.fetch("t", 0, 0, 10, "read_uncommitted", w.rec("fetch"));
     c.currentTxn("nobody", w.rec("txn"));
+    c.fetchValues("t", 0, 1, 10, w.rec("values"));
     w.scheduler.run();
-    // Arrive at 1 ms; handled at 1.5, 2, 2.5, 3; answered 1 ms later each.
+    // Arrive at 1 ms; handled at 1.5, 2, 2.5, 3, 3.5; answered 1 ms later each.
     expect(w.log).toEqual([
       [2.5, "append-1", { baseOffset: 0 }],
       [3, "append-2", { baseOffset: 1 }],
       [3.5, "fetch", { records: [1, 2, 3].map((v, i) => ({ offset: i, value: v, ts: v })), nextOffset: 3, endOffset: 3 }],
       [4, "txn", null],
+      [4.5, "values", { offset: 1, values: [2, 3], timestamps: [2, 3], endOffset: 3 }],
     ]);
-    expect(w.server.requestsHandled).toBe(4);
+    expect(w.server.requestsHandled).toBe(5);
   });
 
   test("the caller's array can be reused after a request is sent", () => {

@@ -30,6 +30,7 @@ import type {
   ProducerRecord,
   TopicPartitionOffset,
   TxnState,
+  ValuesResult,
 } from "./broker.ts";
 
 // ---- protocol ------------------------------------------------------------------------------
@@ -41,6 +42,11 @@ export type BrokerOps = {
   fetch: {
     req: { topic: string; partition: number; offset: number; maxRecords: number; isolation: Isolation };
     res: FetchResult;
+  };
+  /** A read_uncommitted fetch as parallel arrays of values and timestamps (LogBroker.readValues). */
+  fetchValues: {
+    req: { topic: string; partition: number; offset: number; maxRecords: number };
+    res: ValuesResult;
   };
   /** Per partition: the last stable offset (read_committed) or the log end offset (read_uncommitted). */
   endOffsets: { req: { topic: string; isolation: Isolation }; res: readonly number[] };
@@ -109,6 +115,10 @@ function execute(broker: LogBroker, req: WireRequest): unknown {
     case "fetch": {
       const a = req.args;
       return broker.read(a.topic, a.partition, a.offset, a.maxRecords, a.isolation);
+    }
+    case "fetchValues": {
+      const a = req.args;
+      return broker.readValues(a.topic, a.partition, a.offset, a.maxRecords);
     }
     case "endOffsets": {
       const a = req.args;
@@ -226,6 +236,9 @@ class Session implements ConnectionHandlers {
 function responseBytes(result: unknown): number {
   if (result !== null && typeof result === "object" && "records" in result) {
     return HEADER_BYTES + RECORD_BYTES * (result as FetchResult).records.length;
+  }
+  if (result !== null && typeof result === "object" && "values" in result) {
+    return HEADER_BYTES + RECORD_BYTES * (result as ValuesResult).values.length;
   }
   return HEADER_BYTES;
 }
@@ -350,6 +363,11 @@ export class BrokerClient {
 
   fetch(topic: string, partition: number, offset: number, maxRecords: number, isolation: Isolation, cb: BrokerCallback<FetchResult>): void {
     this.call({ id: 0, op: "fetch", args: { topic, partition, offset, maxRecords, isolation } }, cb);
+  }
+
+  /** A read_uncommitted fetch as parallel arrays: no object per record (what a source needs). */
+  fetchValues(topic: string, partition: number, offset: number, maxRecords: number, cb: BrokerCallback<ValuesResult>): void {
+    this.call({ id: 0, op: "fetchValues", args: { topic, partition, offset, maxRecords } }, cb);
   }
 
   /** Per partition of `topic`: the last stable offset (read_committed) or the log end offset. */

@@ -64,6 +64,22 @@ test("logs longer than one storage chunk read back every record at every offset,
   expect(broker.committedRecords("t")[n]).toEqual({ partition: 0, offset: n, value: n, ts: 0 });
 });
 
+test("readValues is a read_uncommitted read as parallel arrays of values and timestamps", () => {
+  const { broker } = setup();
+  broker.createTopic("t", 1);
+  broker.load("t", 0, recs("a", "b", "c", "d"));
+  broker.initTransactions("x");
+  broker.write("x", 0, "t", 0, recs("open"));
+  for (const [offset, max] of [[0, 10], [1, 2], [4, 1], [5, 3]] as const) {
+    const full = broker.read("t", 0, offset, max, "read_uncommitted");
+    const cols = broker.readValues("t", 0, offset, max);
+    expect(cols).toEqual({ offset, values: full.records.map((r) => r.value), timestamps: full.records.map((r) => r.ts), endOffset: full.endOffset });
+    expect(offset + cols.values.length).toBe(full.nextOffset);
+  }
+  expect(thrown(() => broker.readValues("t", 0, 6, 1)).code).toBe("OFFSET_OUT_OF_RANGE");
+  expect(thrown(() => broker.readValues("t", 1, 0, 1)).code).toBe("UNKNOWN_TOPIC_OR_PARTITION");
+});
+
 describe("read_committed visibility", () => {
   test("an open transaction's records are invisible and the read stops at the last stable offset", () => {
     const { broker } = setup();

@@ -99,6 +99,18 @@ export type FetchResult = {
   readonly endOffset: number;
 };
 
+/** Records read at read_uncommitted as parallel arrays (no object per record), from `offset` on. */
+export type ValuesResult = {
+  /** The offset of values[0]: the offset asked for. */
+  readonly offset: number;
+  /** Values of the records at offset, offset + 1, ... (at most `max`). */
+  readonly values: readonly JsonValue[];
+  /** Their timestamps, index for index. */
+  readonly timestamps: readonly number[];
+  /** The log end offset. */
+  readonly endOffset: number;
+};
+
 /** A transactional id's state as its producer sees it. */
 export type TxnState = {
   readonly epoch: number;
@@ -417,6 +429,30 @@ export class LogBroker {
       if (visible) records.push({ offset: i, value: log.value(i), ts: log.timestamp(i) });
     }
     return { records, nextOffset: i, endOffset: limit };
+  }
+
+  /**
+   * `read(topic, partition, offset, max, "read_uncommitted")` as parallel arrays of values and
+   * timestamps: every record from `offset` on is returned (read_uncommitted skips none), so the
+   * offset of `values[i]` is `offset + i` and the next read starts at `offset + values.length`.
+   */
+  readValues(topic: string, partition: number, offset: number, max: number): ValuesResult {
+    const log = this.log(topic, partition);
+    if (!(Number.isInteger(max) && max >= 1)) assert(false, `read max must be an integer >= 1, got ${max}`);
+    if (!Number.isInteger(offset) || offset < 0 || offset > log.endOffset) {
+      throw new BrokerError(
+        "OFFSET_OUT_OF_RANGE",
+        `offset ${offset} is outside ${topic}/${partition} [0, ${log.endOffset}]`,
+      );
+    }
+    const n = Math.min(max, log.endOffset - offset);
+    const values = new Array<JsonValue>(n);
+    const timestamps = new Array<number>(n);
+    for (let k = 0; k < n; k++) {
+      values[k] = log.value(offset + k);
+      timestamps[k] = log.timestamp(offset + k);
+    }
+    return { offset, values, timestamps, endOffset: log.endOffset };
   }
 
   // ---- transactions -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /** Adapts the broker client to the narrow port the connectors use. */
 import type { BrokerClient } from "../../external/broker-client.ts";
 import type { JsonValue } from "../../sim/trace.ts";
-import type { BrokerErr, BrokerPort } from "./connectors.ts";
+import type { BrokerErr, BrokerPort, FetchedValues } from "./connectors.ts";
 
 const e = (err: { code: string; message: string } | null): BrokerErr | null =>
   err === null ? null : { code: err.code, message: err.message };
@@ -18,14 +18,8 @@ class BrokerClientPort implements BrokerPort {
   endOffsets(topic: string, cb: (err: BrokerErr | null, ends?: readonly number[]) => void): void {
     this.c.endOffsets(topic, "read_uncommitted", (err, r) => cb(e(err), r ?? undefined));
   }
-  fetch(
-    topic: string,
-    p: number,
-    off: number,
-    max: number,
-    cb: (err: BrokerErr | null, res?: { records: ReadonlyArray<{ offset: number; value: JsonValue; ts: number }> }) => void,
-  ): void {
-    this.c.fetch(topic, p, off, max, "read_uncommitted", (err, r) => cb(e(err), r === undefined ? undefined : { records: r.records }));
+  fetch(topic: string, p: number, off: number, max: number, cb: (err: BrokerErr | null, res?: FetchedValues) => void): void {
+    this.c.fetchValues(topic, p, off, max, (err, r) => cb(e(err), r));
   }
   append(topic: string, p: number, records: Records, cb: Cb): void {
     this.c.append(topic, p, records, (err, _r) => cb(e(err)));

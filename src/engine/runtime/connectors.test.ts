@@ -11,7 +11,7 @@ import { Trace, type JsonValue } from "../../sim/trace.ts";
 import type { SinkNode, SourceNode } from "../plan/plan.ts";
 import { MAX_WATERMARK } from "../plan/functions.ts";
 import { END, REC, type Element } from "./graph.ts";
-import { AtLeastOnceSink, SourceOperator, TwoPhaseCommitSink, type BrokerErr, type BrokerPort, type SourceHost } from "./connectors.ts";
+import { AtLeastOnceSink, SourceOperator, TwoPhaseCommitSink, type BrokerErr, type BrokerPort, type FetchedValues, type SourceHost } from "./connectors.ts";
 
 type Op = "endOffsets" | "fetch" | "append" | "upsert" | "initTransactions" | "write" | "commit" | "commitOffsets";
 
@@ -82,8 +82,8 @@ class ManualPort implements BrokerPort {
   endOffsets(topic: string, cb: (err: BrokerErr | null, ends?: readonly number[]) => void): void {
     this.call("endOffsets", topic, () => Array.from({ length: this.broker.partitionCount(topic) }, (_, p) => this.broker.endOffset(topic, p)), cb);
   }
-  fetch(topic: string, p: number, offset: number, max: number, cb: (err: BrokerErr | null, res?: { records: ReadonlyArray<{ offset: number; value: JsonValue; ts: number }> }) => void): void {
-    this.call("fetch", `${topic}/${p}@${offset}+${max}`, () => ({ records: this.broker.read(topic, p, offset, max, "read_uncommitted").records }), cb);
+  fetch(topic: string, p: number, offset: number, max: number, cb: (err: BrokerErr | null, res?: FetchedValues) => void): void {
+    this.call("fetch", `${topic}/${p}@${offset}+${max}`, () => this.broker.readValues(topic, p, offset, max), cb);
   }
   append(topic: string, p: number, records: Array<{ value: JsonValue; ts: number }>, cb: (err: BrokerErr | null) => void): void {
     this.call("append", `${topic}/${p}`, () => this.broker.append(topic, p, records), cb);

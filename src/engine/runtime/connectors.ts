@@ -29,13 +29,11 @@ import type { Operator, Output } from "./operator.ts";
 export interface BrokerPort {
   /** End offset of every partition of a topic (its length is the partition count). */
   endOffsets(topic: string, cb: (err: BrokerErr | null, ends?: readonly number[]) => void): void;
-  fetch(
-    topic: string,
-    partition: number,
-    offset: number,
-    max: number,
-    cb: (err: BrokerErr | null, res?: { records: ReadonlyArray<{ offset: number; value: JsonValue; ts: number }> }) => void,
-  ): void;
+  /**
+   * Up to `max` records from `offset` (read_uncommitted: none is skipped, so values[i] is the record
+   * at offset + i), as parallel arrays of values and timestamps.
+   */
+  fetch(topic: string, partition: number, offset: number, max: number, cb: (err: BrokerErr | null, res?: FetchedValues) => void): void;
   append(topic: string, partition: number, records: Array<{ value: JsonValue; ts: number }>, cb: (err: BrokerErr | null) => void): void;
   upsert(topic: string, entries: Array<{ key: string; value: JsonValue }>, cb: (err: BrokerErr | null) => void): void;
   initTransactions(tid: string, cb: (err: BrokerErr | null, res?: { epoch: number; txnSeq: number }) => void): void;
@@ -52,6 +50,8 @@ export interface BrokerPort {
   close(): void;
 }
 export type BrokerErr = { readonly code: string; readonly message: string };
+/** Fetched records as parallel arrays (no object per record). */
+export type FetchedValues = { readonly values: readonly JsonValue[]; readonly timestamps: readonly number[] };
 
 const errText = (e: BrokerErr): string => `${e.code}: ${e.message}`;
 
@@ -68,8 +68,8 @@ export interface SourceHost extends Output {
   wakeAt(timeMs: number, fn: () => void): void;
 }
 
-/** A fetched batch of one partition, fed to the task: its records are processed in this order. */
-type Feed = { readonly p: number; readonly recs: ReadonlyArray<{ readonly offset: number }>; next: number };
+/** A fetched batch of one partition, fed to the task: its `count` records, from `offset` on, are processed in this order. */
+type Feed = { readonly p: number; readonly offset: number; readonly count: number; next: number };
 
 export class SourceOperator implements Operator {
   private partitions: number[] = [];
@@ -167,29 +167,33 @@ export class SourceOperator implements Operator {
     this.broker.fetch(this.node.topic, p, from, max, (err, res) => {
       this.fetching = false;
       if (err) return this.host.fail(`source ${this.node.id} fetch: ${errText(err)}`);
-      let recs = res?.records ?? [];
+      const values = res?.values ?? [];
+      const timestamps = res?.timestamps ?? [];
+      let n = values.length;
       if (this.pacing === "eventTime") {
         // Keep the records that have arrived; the first one still to come sets when to look again.
         const t = this.host.now();
         let arrival = this.arrivalMax.get(p) ?? -Infinity;
-        let n = 0;
-        for (; n < recs.length; n++) {
-          const a = Math.max(arrival, (recs[n] as { ts: number }).ts);
+        let arrived = 0;
+        for (; arrived < n; arrived++) {
+          const a = Math.max(arrival, timestamps[arrived] as number);
           if (a > t) {
             this.notBefore.set(p, a);
             break;
           }
           arrival = a;
         }
-        if (n === recs.length) this.notBefore.delete(p);
+        if (arrived === n) this.notBefore.delete(p);
         this.arrivalMax.set(p, arrival);
-        recs = recs.slice(0, n);
+        n = arrived;
       }
-      if (recs.length === 0) return this.kick();
-      const last = recs[recs.length - 1] as { offset: number };
-      this.fetched.set(p, last.offset + 1);
-      this.feeds.push({ p, recs, next: 0 });
-      this.host.feed(recs.map((r) => ({ k: REC, v: r.value as Value, ts: r.ts })));
+      if (n === 0) return this.kick();
+      this.fetched.set(p, from + n);
+      this.feeds.push({ p, offset: from, count: n, next: 0 });
+      // Made at its final size, one element per record (the fetched arrays are not kept).
+      const elements = new Array<Element>(n);
+      for (let i = 0; i < n; i++) elements[i] = { k: REC, v: values[i] as Value, ts: timestamps[i] as number };
+      this.host.feed(elements);
     });
   }
 
@@ -206,9 +210,9 @@ export class SourceOperator implements Operator {
 
   processRecord(v: Value, ts: number): void {
     const feed = this.feeds[0] as Feed;
-    const r = feed.recs[feed.next++] as { readonly offset: number };
-    if (feed.next >= feed.recs.length) this.feeds.shift();
-    this.offsets.set(feed.p, r.offset + 1);
+    const offset = feed.offset + feed.next++;
+    if (feed.next >= feed.count) this.feeds.shift();
+    this.offsets.set(feed.p, offset + 1);
     if (ts > (this.maxTs.get(feed.p) ?? MIN_WATERMARK)) this.maxTs.set(feed.p, ts);
     this.host.emit(v, ts);
   }
