@@ -185,8 +185,9 @@ const CHUNK_MASK = CHUNK - 1;
 /**
  * One partition's records, as parallel arrays indexed by offset (no object per record: logs hold
  * every input and output record of a run), in chunks of CHUNK records: a long log never copies
- * itself to grow. The first chunk grows push by push (a short log stays small); later chunks are
- * made at their full size. Which transaction wrote a record is kept per run of consecutive
+ * itself to grow. The first chunk is made for the records of the first append (a whole input load)
+ * and grows as push would past them, so a short log stays small; later chunks are made at their
+ * full size. Which transaction wrote a record is kept per run of consecutive
  * records of one writer, not per record.
  */
 class PartitionLog {
@@ -226,31 +227,25 @@ class PartitionLog {
     }
   }
 
-  private append(value: JsonValue, ts: number): void {
+  /** Append one record; a first chunk is made for `expected` records (it grows past them if needed). */
+  private append(value: JsonValue, ts: number, expected: number): void {
     const i = this.size;
     const c = i >> CHUNK_BITS;
-    if (c === 0) {
-      if (i === 0) {
-        this.valueChunks.push([]);
-        this.tsChunks.push([]);
-      }
-      (this.valueChunks[0] as JsonValue[]).push(value);
-      (this.tsChunks[0] as number[]).push(ts);
-    } else {
-      const j = i & CHUNK_MASK;
-      if (j === 0) {
-        this.valueChunks.push(new Array<JsonValue>(CHUNK));
-        this.tsChunks.push(new Array<number>(CHUNK));
-      }
-      (this.valueChunks[c] as JsonValue[])[j] = value;
-      (this.tsChunks[c] as number[])[j] = ts;
+    const j = i & CHUNK_MASK;
+    if (j === 0) {
+      const n = c === 0 ? Math.min(expected, CHUNK) : CHUNK;
+      this.valueChunks.push(new Array<JsonValue>(n));
+      this.tsChunks.push(new Array<number>(n));
     }
+    // Past a first chunk's made size, an assignment at its end grows it as push would.
+    (this.valueChunks[c] as JsonValue[])[j] = value;
+    (this.tsChunks[c] as number[])[j] = ts;
     this.size = i + 1;
   }
 
   push(value: JsonValue, ts: number, txn: Txn | null): void {
     this.writer(txn);
-    this.append(value, ts);
+    this.append(value, ts, 0);
   }
 
   pushAll(records: readonly ProducerRecord[], txn: Txn | null): void {
@@ -258,7 +253,7 @@ class PartitionLog {
     this.writer(txn);
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as ProducerRecord;
-      this.append(r.value, r.ts);
+      this.append(r.value, r.ts, records.length);
     }
   }
 
