@@ -22,12 +22,37 @@ describe("OutputChannel backlog count", () => {
       const c = r.pick(chans);
       const op = r.int(0, 3);
       if (op === 0) {
-        c.buffer.push(rec(step));
+        c.add(rec(step));
         c.seal();
       } else if (op === 1) c.requeue([rec(step)]);
       else if (op === 2) c.credits += r.int(0, 2);
       else c.pump();
       expect(count.n).toBe(chans.filter((x) => x.backlog > 0).length);
     }
+  });
+});
+
+describe("OutputChannel buffers", () => {
+  test("each sealed buffer holds exactly the elements added since the last seal, whatever the sizes before", () => {
+    const c = new OutputChannel("c");
+    let v = 0;
+    const sizes = [3, 5, 1, 0, 4, 4, 2, 7];
+    const expected: Element[][] = [];
+    for (const n of sizes) {
+      const batch: Element[] = [];
+      for (let i = 0; i < n; i++) {
+        const e = rec(v++);
+        batch.push(e);
+        expect(c.add(e)).toBe(i + 1);
+      }
+      expect(c.buffered).toBe(n);
+      expect(c.inflight()).toEqual([...expected.flat(), ...batch]);
+      c.seal();
+      expect(c.buffered).toBe(0);
+      if (n > 0) expected.push(batch);
+    }
+    expect(c.queue).toEqual(expected);
+    for (const b of c.queue) expect(Object.keys(b).length).toBe(b.length);
+    expect(JSON.stringify(c.queue)).not.toContain("null");
   });
 });

@@ -20,7 +20,12 @@ const ONE_CREDIT: ChannelMessage = Object.freeze({ credit: 1 });
 
 /** Producer side of one channel. */
 export class OutputChannel {
-  buffer: Element[] = [];
+  /**
+   * The buffer being filled: its first `fill` slots. It is made for as many elements as the last
+   * sealed buffer held (records per step repeat), not grown push by push.
+   */
+  private buffer: Element[] = [];
+  private fill = 0;
   /** Sealed buffers waiting for credit; change it only through seal, requeue and pump (they keep `backlogged` counted). */
   readonly queue: Element[][] = [];
   credits = 0;
@@ -32,12 +37,29 @@ export class OutputChannel {
     private readonly backlogged: BacklogCount = { n: 0 },
   ) {}
 
+  /** Add an element to the current buffer; returns how many it holds now. */
+  add(el: Element): number {
+    // Past the made size, an assignment at the end grows the array as push would.
+    this.buffer[this.fill++] = el;
+    return this.fill;
+  }
+
+  /** Elements in the current (unsealed) buffer. */
+  get buffered(): number {
+    return this.fill;
+  }
+
   /** Move the current buffer (if not empty) to the send queue. */
   seal(): void {
-    if (this.buffer.length === 0) return;
+    const n = this.fill;
+    if (n === 0) return;
+    const b = this.buffer;
+    // A sealed buffer is exactly its elements (trimmed in place if it was made larger).
+    if (b.length > n) b.length = n;
     if (this.queue.length === 0) this.backlogged.n++;
-    this.queue.push(this.buffer);
-    this.buffer = [];
+    this.queue.push(b);
+    this.buffer = new Array<Element>(n);
+    this.fill = 0;
   }
 
   /** Put restored in-flight data back at the head of the send queue. */
@@ -74,7 +96,7 @@ export class OutputChannel {
   inflight(): Element[] {
     const out: Element[] = [];
     for (const b of this.queue) for (const e of b) out.push(e);
-    for (const e of this.buffer) out.push(e);
+    for (let i = 0; i < this.fill; i++) out.push(this.buffer[i] as Element);
     return out;
   }
 }

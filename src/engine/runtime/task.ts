@@ -633,12 +633,11 @@ export class Task implements Output {
   }
 
   private append(c: OutputChannel, el: Element): void {
-    c.buffer.push(el);
-    if (c.buffer.length >= this.opts.bufferRecords) c.seal();
+    if (c.add(el) >= this.opts.bufferRecords) c.seal();
   }
 
   private broadcastElement(el: Element): void {
-    for (const chans of this.outputChannels) for (const c of chans) c.buffer.push(el);
+    for (const chans of this.outputChannels) for (const c of chans) c.add(el);
   }
 
   /** Hand every non-empty buffer to its channel and send what credits allow. */
