@@ -77,6 +77,7 @@ export class SourceOperator implements Operator {
   private readonly ends = new Map<number, number>();
   /** Offsets already fetched (ahead of `offsets` while fetched records wait to be processed). */
   private readonly fetched = new Map<number, number>();
+  /** The highest timestamp emitted per partition (kept only when the source derives watermarks). */
   private readonly maxTs = new Map<number, number>();
   private fetching = false;
   private endFed = false;
@@ -213,7 +214,7 @@ export class SourceOperator implements Operator {
     const offset = feed.offset + feed.next++;
     if (feed.next >= feed.count) this.feeds.shift();
     this.offsets.set(feed.p, offset + 1);
-    if (ts > (this.maxTs.get(feed.p) ?? MIN_WATERMARK)) this.maxTs.set(feed.p, ts);
+    if (this.node.watermark !== undefined && ts > (this.maxTs.get(feed.p) ?? MIN_WATERMARK)) this.maxTs.set(feed.p, ts);
     this.host.emit(v, ts);
   }
 
