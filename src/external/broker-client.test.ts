@@ -85,6 +85,8 @@ describe("requests and responses", () => {
     c.fetch("t", 0, 0, 10, "read_uncommitted", w.rec("fetch"));
     c.currentTxn("nobody", w.rec("txn"));
     c.fetchValues("t", 0, 1, 10, w.rec("values"));
+    c.initTransactions("x", w.rec("init"));
+    c.writeValues("x", 0, "t", 0, ["w"], [9], w.rec("writeValues"));
     w.scheduler.run();
     // Arrive at 1 ms; handled at 1.5, 2, 2.5, 3, 3.5; answered 1 ms later each.
     expect(w.log).toEqual([
@@ -93,8 +95,11 @@ describe("requests and responses", () => {
       [3.5, "fetch", { records: [1, 2, 3].map((v, i) => ({ offset: i, value: v, ts: v })), nextOffset: 3, endOffset: 3 }],
       [4, "txn", null],
       [4.5, "values", { offset: 1, values: [2, 3], timestamps: [2, 3], endOffset: 3 }],
+      [5, "init", { epoch: 0, txnSeq: 0 }],
+      [5.5, "writeValues", { txnSeq: 0, baseOffset: 3 }],
     ]);
-    expect(w.server.requestsHandled).toBe(5);
+    expect(w.server.requestsHandled).toBe(7);
+    expect(w.broker.read("t", 0, 3, 1, "read_uncommitted").records).toEqual([{ offset: 3, value: "w", ts: 9 }]);
   });
 
   test("the caller's array can be reused after a request is sent", () => {

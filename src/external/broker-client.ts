@@ -56,6 +56,11 @@ export type BrokerOps = {
     req: { tid: string; epoch: number; topic: string; partition: number; records: readonly ProducerRecord[] };
     res: { txnSeq: number; baseOffset: number };
   };
+  /** `write` with the records as parallel arrays (LogBroker.writeValues). */
+  writeValues: {
+    req: { tid: string; epoch: number; topic: string; partition: number; values: readonly JsonValue[]; timestamps: readonly number[] };
+    res: { txnSeq: number; baseOffset: number };
+  };
   commit: {
     req: { tid: string; epoch: number; txnSeq: number; checkpointId: number };
     res: { alreadyCommitted: boolean; nextTxnSeq: number };
@@ -100,6 +105,8 @@ function requestBytes(req: WireRequest): number {
     case "append":
     case "write":
       return HEADER_BYTES + RECORD_BYTES * req.args.records.length;
+    case "writeValues":
+      return HEADER_BYTES + RECORD_BYTES * req.args.values.length;
     case "upsert":
       return HEADER_BYTES + RECORD_BYTES * req.args.entries.length;
     case "commitOffsets":
@@ -136,6 +143,10 @@ function execute(broker: LogBroker, req: WireRequest): unknown {
     case "write": {
       const a = req.args;
       return broker.write(a.tid, a.epoch, a.topic, a.partition, a.records);
+    }
+    case "writeValues": {
+      const a = req.args;
+      return broker.writeValues(a.tid, a.epoch, a.topic, a.partition, a.values, a.timestamps);
     }
     case "commit": {
       const a = req.args;
@@ -393,6 +404,23 @@ export class BrokerClient {
     cb: BrokerCallback<{ txnSeq: number; baseOffset: number }>,
   ): void {
     this.call({ id: 0, op: "write", args: { tid, epoch, topic, partition, records: records.slice() } }, cb);
+  }
+
+  /**
+   * `write` with the records as parallel arrays of values and timestamps (no object per record).
+   * Unlike `write` the arrays are not copied: they are handed over, and the caller must not change
+   * them afterwards (a sink sends each batch once).
+   */
+  writeValues(
+    tid: string,
+    epoch: number,
+    topic: string,
+    partition: number,
+    values: readonly JsonValue[],
+    timestamps: readonly number[],
+    cb: BrokerCallback<{ txnSeq: number; baseOffset: number }>,
+  ): void {
+    this.call({ id: 0, op: "writeValues", args: { tid, epoch, topic, partition, values, timestamps } }, cb);
   }
 
   commit(

@@ -80,6 +80,33 @@ test("readValues is a read_uncommitted read as parallel arrays of values and tim
   expect(thrown(() => broker.readValues("t", 1, 0, 1)).code).toBe("UNKNOWN_TOPIC_OR_PARTITION");
 });
 
+test("writeValues has the effect, result, trace and errors of write with the same records", () => {
+  const a = setup();
+  const b = setup();
+  for (const { broker } of [a, b]) {
+    broker.createTopic("t", 2);
+    broker.initTransactions("x");
+  }
+  const batches = [recs({ k: "a" }, 1), recs(), recs("z", null, [1, 2])];
+  for (const [i, batch] of batches.entries()) {
+    const p = i % 2;
+    const viaRecords = a.broker.write("x", 0, "t", p, batch);
+    const viaValues = b.broker.writeValues("x", 0, "t", p, batch.map((r) => r.value), batch.map((r) => r.ts));
+    expect(viaValues).toEqual(viaRecords);
+  }
+  expect(b.broker.currentTxn("x")).toEqual(a.broker.currentTxn("x"));
+  a.broker.commit("x", 0, 0, { checkpointId: 3 });
+  b.broker.commit("x", 0, 0, { checkpointId: 3 });
+  expect(b.broker.committedRecords("t")).toEqual(a.broker.committedRecords("t"));
+  expect(b.trace.events()).toEqual(a.trace.events());
+  expect(b.trace.hash()).toBe(a.trace.hash());
+  b.broker.initTransactions("x");
+  expect(thrown(() => b.broker.writeValues("x", 0, "t", 0, [1], [1])).code).toBe("PRODUCER_FENCED");
+  expect(thrown(() => b.broker.writeValues("x", 1, "t", 9, [1], [1])).code).toBe("UNKNOWN_TOPIC_OR_PARTITION");
+  expect(() => b.broker.writeValues("x", 1, "t", 0, [1], [Number.NaN])).toThrow(/finite/);
+  expect(() => b.broker.writeValues("x", 1, "t", 0, [1, 2], [1])).toThrow(/2 values but 1 timestamps/);
+});
+
 describe("read_committed visibility", () => {
   test("an open transaction's records are invisible and the read stops at the last stable offset", () => {
     const { broker } = setup();

@@ -306,6 +306,13 @@ class TidState {
   readonly history = new Map<number, Txn>();
 }
 
+function checkTimestamps(timestamps: readonly number[], what: string): void {
+  for (let i = 0; i < timestamps.length; i++) {
+    const ts = timestamps[i] as number;
+    if (!Number.isFinite(ts)) assert(false, `${what}: record timestamps must be finite numbers, got ${ts}`);
+  }
+}
+
 function checkRecords(records: readonly ProducerRecord[], what: string): void {
   // Guarded so the message is only built on failure: this runs for every record.
   // An index loop: input loads run this unoptimised, where for-of makes an iterator result per record.
@@ -483,6 +490,50 @@ export class LogBroker {
     const st = this.producer(tid, epoch, "write");
     const log = this.log(topic, partition);
     checkRecords(records, `write to ${topic}/${partition}`);
+    const txn = this.openTxn(st, tid, epoch, log, records.length);
+    const base = log.endOffset;
+    const hash = txn.hash;
+    // One pass: the log entries and the transaction's digest (as recordsDigest).
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as ProducerRecord;
+      log.push(r.value, r.ts, txn);
+      hashJsonLine(hash, r.value);
+    }
+    txn.records += records.length;
+    return { txnSeq: txn.seq, baseOffset: base };
+  }
+
+  /**
+   * `write` with the records as parallel arrays of values and timestamps (no object per record):
+   * the same effect, result and errors as `write` of `{ value: values[i], ts: timestamps[i] }`.
+   */
+  writeValues(
+    tid: string,
+    epoch: number,
+    topic: string,
+    partition: number,
+    values: readonly JsonValue[],
+    timestamps: readonly number[],
+  ): { txnSeq: number; baseOffset: number } {
+    const st = this.producer(tid, epoch, "write");
+    const log = this.log(topic, partition);
+    const n = values.length;
+    if (timestamps.length !== n) assert(false, `write to ${topic}/${partition}: ${n} values but ${timestamps.length} timestamps`);
+    checkTimestamps(timestamps, `write to ${topic}/${partition}`);
+    const txn = this.openTxn(st, tid, epoch, log, n);
+    const base = log.endOffset;
+    const hash = txn.hash;
+    for (let i = 0; i < n; i++) {
+      const value = values[i] as JsonValue;
+      log.push(value, timestamps[i] as number, txn);
+      hashJsonLine(hash, value);
+    }
+    txn.records += n;
+    return { txnSeq: txn.seq, baseOffset: base };
+  }
+
+  /** The tid's open transaction (opened now if none is), registered with `log` if `records` > 0 go there. */
+  private openTxn(st: TidState, tid: string, epoch: number, log: PartitionLog, records: number): Txn {
     let txn = st.open;
     if (txn === null) {
       txn = new Txn(tid, epoch, st.nextSeq++, this.scheduler.now);
@@ -494,20 +545,11 @@ export class LogBroker {
         txn.timer = this.scheduler.schedule(this.options.transactionTimeoutMs, () => this.expire(t));
       }
     }
-    if (records.length > 0 && !log.openTxns.has(txn)) {
+    if (records > 0 && !log.openTxns.has(txn)) {
       log.openTxns.set(txn, log.endOffset);
       txn.partitions.push(log);
     }
-    const base = log.endOffset;
-    const hash = txn.hash;
-    // One pass: the log entries and the transaction's digest (as recordsDigest).
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i] as ProducerRecord;
-      log.push(r.value, r.ts, txn);
-      hashJsonLine(hash, r.value);
-    }
-    txn.records += records.length;
-    return { txnSeq: txn.seq, baseOffset: base };
+    return txn;
   }
 
   /**

@@ -30,8 +30,8 @@ class BrokerClientPort implements BrokerPort {
   initTransactions(tid: string, cb: (err: BrokerErr | null, res?: { epoch: number; txnSeq: number }) => void): void {
     this.c.initTransactions(tid, (err, r) => cb(e(err), r ?? undefined));
   }
-  write(tid: string, epoch: number, topic: string, p: number, records: Records, cb: Cb): void {
-    this.c.write(tid, epoch, topic, p, records, (err, _r) => cb(e(err)));
+  write(tid: string, epoch: number, topic: string, p: number, values: JsonValue[], timestamps: number[], cb: Cb): void {
+    this.c.writeValues(tid, epoch, topic, p, values, timestamps, (err, _r) => cb(e(err)));
   }
   commit(tid: string, epoch: number, txnSeq: number, checkpointId: number, cb: Cb): void {
     this.c.commit(tid, epoch, txnSeq, { checkpointId }, (err, _r) => cb(e(err)));

@@ -94,8 +94,8 @@ class ManualPort implements BrokerPort {
   initTransactions(tid: string, cb: (err: BrokerErr | null, res?: { epoch: number; txnSeq: number }) => void): void {
     this.call("initTransactions", tid, () => this.broker.initTransactions(tid), cb);
   }
-  write(tid: string, epoch: number, topic: string, p: number, records: Array<{ value: JsonValue; ts: number }>, cb: (err: BrokerErr | null) => void): void {
-    this.call("write", `${tid}@${epoch}`, () => this.broker.write(tid, epoch, topic, p, records), cb);
+  write(tid: string, epoch: number, topic: string, p: number, values: JsonValue[], timestamps: number[], cb: (err: BrokerErr | null) => void): void {
+    this.call("write", `${tid}@${epoch}`, () => this.broker.writeValues(tid, epoch, topic, p, values, timestamps), cb);
   }
   commit(tid: string, epoch: number, txnSeq: number, checkpointId: number, cb: (err: BrokerErr | null) => void): void {
     this.call("commit", `${tid}@${epoch}#${txnSeq}/${checkpointId}`, () => this.broker.commit(tid, epoch, txnSeq, { checkpointId }), cb);

@@ -37,12 +37,14 @@ export interface BrokerPort {
   append(topic: string, partition: number, records: Array<{ value: JsonValue; ts: number }>, cb: (err: BrokerErr | null) => void): void;
   upsert(topic: string, entries: Array<{ key: string; value: JsonValue }>, cb: (err: BrokerErr | null) => void): void;
   initTransactions(tid: string, cb: (err: BrokerErr | null, res?: { epoch: number; txnSeq: number }) => void): void;
+  /** A transactional write of records as parallel arrays of values and timestamps, handed over (not changed afterwards). */
   write(
     tid: string,
     epoch: number,
     topic: string,
     partition: number,
-    records: Array<{ value: JsonValue; ts: number }>,
+    values: JsonValue[],
+    timestamps: number[],
     cb: (err: BrokerErr | null) => void,
   ): void;
   commit(tid: string, epoch: number, txnSeq: number, checkpointId: number, cb: (err: BrokerErr | null) => void): void;
@@ -264,6 +266,41 @@ export class SourceOperator implements Operator {
   }
 }
 
+/**
+ * Records collected for a write, as parallel arrays of values and timestamps (no object per
+ * record). After `take` the next arrays are made for as many records as were taken (a step's
+ * count repeats) and filled by index rather than grown push by push.
+ */
+class RecordColumns {
+  private values: JsonValue[] = [];
+  private timestamps: number[] = [];
+  private n = 0;
+  add(value: JsonValue, ts: number): void {
+    // Past the made size, an assignment at the end grows an array as push would.
+    this.values[this.n] = value;
+    this.timestamps[this.n++] = ts;
+  }
+  get size(): number {
+    return this.n;
+  }
+  /** Add every record `other` holds (it is left unchanged). */
+  addAll(other: RecordColumns): void {
+    for (let i = 0; i < other.n; i++) this.add(other.values[i] as JsonValue, other.timestamps[i] as number);
+  }
+  /** The records, exactly (trimmed in place); this starts over empty. */
+  take(): { values: JsonValue[]; timestamps: number[] } {
+    const n = this.n;
+    const values = this.values;
+    const timestamps = this.timestamps;
+    if (values.length > n) values.length = n;
+    if (timestamps.length > n) timestamps.length = n;
+    this.values = new Array<JsonValue>(n);
+    this.timestamps = new Array<number>(n);
+    this.n = 0;
+    return { values, timestamps };
+  }
+}
+
 /** Tracks writes issued and completed, so a flush can wait for the writes before a barrier. */
 class WriteTracker {
   issued = 0;
@@ -300,7 +337,7 @@ type Txn = {
   epoch: number | null;
   txnSeq: number | null;
   /** Records for this transaction that wait for its epoch. */
-  held: Array<{ value: JsonValue; ts: number }>;
+  readonly held: RecordColumns;
 };
 type PendingTxn = { readonly txn: Txn; readonly checkpointId: number };
 type SavedTxn = { tid: string; k: number; epoch: number; txnSeq: number; checkpointId: number };
@@ -310,7 +347,7 @@ export class TwoPhaseCommitSink implements Operator {
   /** Counter of the next transactional id. */
   private nextK = 0;
   private current: Txn | null = null;
-  private batch: Array<{ value: JsonValue; ts: number }> = [];
+  private readonly batch = new RecordColumns();
   private readonly writes = new WriteTracker();
   private readonly barriers = new Map<number, { writes: number; txns: readonly Txn[] }>();
   private readonly epochWaiters: Array<() => boolean> = [];
@@ -356,7 +393,7 @@ export class TwoPhaseCommitSink implements Operator {
       const tid = this.tid(k);
       this.broker.initTransactions(tid, (err, res) => {
         if (err || res === undefined) return done(`initTransactions(${tid}) failed: ${err ? errText(err) : "no result"}`);
-        if (probes === 0) this.current = { tid, k, epoch: res.epoch, txnSeq: res.txnSeq, held: [] };
+        if (probes === 0) this.current = { tid, k, epoch: res.epoch, txnSeq: res.txnSeq, held: new RecordColumns() };
         if (res.epoch > 0) return abortLingering(k + 1, probes + 1);
         this.nextK = (this.current as Txn).k + 1;
         done();
@@ -366,7 +403,7 @@ export class TwoPhaseCommitSink implements Operator {
   }
 
   processRecord(v: Value, ts: number): void {
-    this.batch.push({ value: v, ts });
+    this.batch.add(v, ts);
   }
 
   afterStep(): void {
@@ -374,23 +411,24 @@ export class TwoPhaseCommitSink implements Operator {
   }
 
   private sendBatch(): void {
-    if (this.batch.length === 0) return;
+    if (this.batch.size === 0) return;
     const t = this.current;
     if (t === null) return this.fail("records arrived after the sink finished");
-    const recs = this.batch;
-    this.batch = [];
     if (t.epoch === null) {
       // The transaction is still being initialised: its records wait for it (and only for it).
-      t.held.push(...recs);
+      t.held.addAll(this.batch);
+      this.batch.take();
       return;
     }
-    this.writeTo(t, recs);
+    this.writeTo(t, this.batch);
   }
 
-  private writeTo(t: Txn, recs: Array<{ value: JsonValue; ts: number }>): void {
+  /** Write (and empty) `recs` into transaction `t`. */
+  private writeTo(t: Txn, recs: RecordColumns): void {
     if (t.epoch === null) return this.fail(`write to ${t.tid} before its epoch is known`);
+    const { values, timestamps } = recs.take();
     this.writes.issue();
-    this.broker.write(t.tid, t.epoch, this.node.topic, this.subtask, recs, (err) => {
+    this.broker.write(t.tid, t.epoch, this.node.topic, this.subtask, values, timestamps, (err) => {
       this.writes.complete(err);
       if (err) this.fail(`write to ${t.tid} failed: ${errText(err)}`);
     });
@@ -439,17 +477,13 @@ export class TwoPhaseCommitSink implements Operator {
 
   private beginNext(): void {
     const k = this.nextK++;
-    const txn: Txn = { tid: this.tid(k), k, epoch: null, txnSeq: null, held: [] };
+    const txn: Txn = { tid: this.tid(k), k, epoch: null, txnSeq: null, held: new RecordColumns() };
     this.current = txn;
     this.broker.initTransactions(txn.tid, (err, res) => {
       if (err || res === undefined) return this.fail(`initTransactions(${txn.tid}) failed: ${err ? errText(err) : "no result"}`);
       txn.epoch = res.epoch;
       txn.txnSeq = res.txnSeq;
-      if (txn.held.length > 0) {
-        const recs = txn.held;
-        txn.held = [];
-        this.writeTo(txn, recs);
-      }
+      if (txn.held.size > 0) this.writeTo(txn, txn.held);
       this.onEpochKnown();
     });
   }
@@ -529,7 +563,7 @@ export class TwoPhaseCommitSink implements Operator {
   onIdle: (() => void) | undefined;
 
   isFinished(): boolean {
-    return this.pending.length === 0 && !this.committing && this.current === null && this.batch.length === 0 && this.lingering === "done";
+    return this.pending.length === 0 && !this.committing && this.current === null && this.batch.size === 0 && this.lingering === "done";
   }
 
   close(): void {
