@@ -602,7 +602,8 @@ export class Task implements Output {
     const outs = this.opts.outputs;
     // Elements are immutable: one with the same value and timestamp is shared (by every output).
     const cur = this.currentRecord;
-    const el: RecordEl = cur !== undefined && cur.v === value && cur.ts === ts ? cur : { k: REC, v: value, ts };
+    const same = cur !== undefined && cur.v === value && cur.ts === ts && (ts !== 0 || Object.is(cur.ts, ts));
+    const el: RecordEl = same ? cur : { k: REC, v: value, ts };
     for (let o = 0; o < outs.length; o++) {
       const spec = outs[o] as OutputSpec;
       const chans = this.outputChannels[o] as OutputChannel[];
