@@ -187,8 +187,8 @@ const CHUNK_MASK = CHUNK - 1;
  * every input and output record of a run), in chunks of CHUNK records: a long log never copies
  * itself to grow. The first chunk is made for the records of the first append (a whole input load)
  * and grows as push would past them, so a short log stays small; later chunks are made at their
- * full size. Which transaction wrote a record is kept per run of consecutive
- * records of one writer, not per record.
+ * full size. Which transaction wrote a record is kept per run of consecutive records of one
+ * writer, not per record.
  */
 class PartitionLog {
   private readonly valueChunks: JsonValue[][] = [];
