@@ -25,7 +25,7 @@
  */
 import { assert } from "../sim/assert.ts";
 import type { Scheduler, Timer } from "../sim/scheduler.ts";
-import { digest, Fnv64, hashJsonLine, recordsDigest } from "../sim/trace.ts";
+import { digest, Fnv64, hashJsonLine, hashJsonLines, recordsDigest } from "../sim/trace.ts";
 import type { JsonValue, Trace } from "../sim/trace.ts";
 
 // ---- errors --------------------------------------------------------------------------------
@@ -522,12 +522,8 @@ export class LogBroker {
     checkTimestamps(timestamps, `write to ${topic}/${partition}`);
     const txn = this.openTxn(st, tid, epoch, log, n);
     const base = log.endOffset;
-    const hash = txn.hash;
-    for (let i = 0; i < n; i++) {
-      const value = values[i] as JsonValue;
-      log.push(value, timestamps[i] as number, txn);
-      hashJsonLine(hash, value);
-    }
+    for (let i = 0; i < n; i++) log.push(values[i] as JsonValue, timestamps[i] as number, txn);
+    hashJsonLines(txn.hash, values);
     txn.records += n;
     return { txnSeq: txn.seq, baseOffset: base };
   }

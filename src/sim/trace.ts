@@ -226,6 +226,25 @@ export function hashJsonLine(h: Fnv64, v: unknown): void {
   h.h2 = Math.imul(h.h2 ^ 0x0a, FNV_PRIME) ^ (h.h1 >>> 15);
 }
 
+/** `hashJsonLine(h, v)` for every value in order (the lanes are taken and stored once). */
+export function hashJsonLines(h: Fnv64, values: readonly unknown[]): void {
+  const savedA = laneA;
+  const savedB = laneB;
+  laneA = h.h1;
+  laneB = h.h2;
+  try {
+    for (let i = 0; i < values.length; i++) {
+      feedJson(values[i], 0);
+      feedChar(0x0a);
+    }
+    h.h1 = laneA;
+    h.h2 = laneB;
+  } finally {
+    laneA = savedA;
+    laneB = savedB;
+  }
+}
+
 const FNV_PRIME = 0x01000193;
 /** The lanes of the Fnv64 being fed by `hashJson` (see there). */
 let laneA = 0;
@@ -348,7 +367,7 @@ function feedJson(v: unknown, depth: number): void {
  * different code may have built.
  */
 export function recordsDigest(values: readonly unknown[], into: Fnv64 = new Fnv64()): Fnv64 {
-  for (const v of values) hashJsonLine(into, v);
+  hashJsonLines(into, values);
   return into;
 }
 
