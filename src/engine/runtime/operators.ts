@@ -128,13 +128,12 @@ export class ReduceOperator extends KeyedOperator {
   private first: (v: Value) => Value = (v) => v;
   /** State handles read the current key when called, so one handle serves every record. */
   private readonly st = this.backend.valueState<Value>("reduce");
+  /** The running value after `v` (made once: passed to `merge` for every record). */
+  private readonly reduceInto = (prev: Value | undefined, v: Value): Value => (prev === undefined ? this.first(v) : this.combine(prev, v));
   processRecord(v: Value, ts: number): void {
     this.backend.currentKey = this.key(v);
-    const st = this.st;
-    const prev = st.value();
-    const next = prev === undefined ? this.first(v) : this.combine(prev, v);
-    st.update(next);
-    this.out.emit(next, ts);
+    // Read and update the key's running value with one state lookup.
+    this.out.emit(this.st.merge(v, this.reduceInto), ts);
   }
 }
 

@@ -25,6 +25,33 @@ describe("KeyedStateBackend", () => {
     ]);
   });
 
+  test("merge sets the current key's value from the previous one (undefined for a new key) and returns it", () => {
+    const b = new KeyedStateBackend();
+    const s = b.valueState<number>("sum");
+    const add = (prev: number | undefined, v: unknown): number => (prev ?? 0) + (v as number);
+    b.currentKey = "a";
+    expect(s.merge(2, add)).toBe(2);
+    expect(s.merge(3, add)).toBe(5);
+    b.currentKey = "b";
+    expect(s.merge(1, add)).toBe(1);
+    expect(s.value()).toBe(1);
+    b.currentKey = "a";
+    expect(s.value()).toBe(5);
+    expect(() =>
+      s.merge(0, () => {
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(s.value()).toBe(5);
+    b.currentKey = "c";
+    expect(() =>
+      s.merge(0, () => {
+        throw new Error("boom");
+      }),
+    ).toThrow("boom");
+    expect(b.entries("op").map((e) => e.key)).toEqual(["a", "b"]);
+  });
+
   test("two handles of one name share the state", () => {
     const b = new KeyedStateBackend();
     b.currentKey = "k";

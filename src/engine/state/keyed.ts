@@ -13,6 +13,12 @@ type StateValue = { kind: "value"; v: Value } | { kind: "list"; v: Value[] } | {
 
 export type TimerEntry = { readonly ts: number; readonly key: string };
 
+/** A value state with a read-modify-write in one lookup (for an operator's per-record path). */
+export type MergingValueState<T extends Value> = ValueState<T> & {
+  /** Set the current key's value to `f(previous or undefined, input)` and return it. */
+  merge(input: Value, f: (prev: T | undefined, input: Value) => T): T;
+};
+
 export type KeyedSnapshot = {
   readonly state: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, "value" | "list" | "map", JsonValue]>]>;
   readonly eventTimers: readonly TimerEntry[];
@@ -52,9 +58,17 @@ export class KeyedStateBackend {
     return s;
   }
 
-  valueState<T extends Value>(name: string): ValueState<T> {
+  valueState<T extends Value>(name: string): MergingValueState<T> {
     const t = this.table(name);
     return {
+      merge: (input: Value, f: (prev: T | undefined, input: Value) => T): T => {
+        const k = this.currentKey;
+        const s = t.get(k);
+        const next = f(s === undefined ? undefined : (s.v as T), input);
+        if (s !== undefined) (s as { v: Value }).v = next;
+        else t.set(k, { kind: "value", v: next });
+        return next;
+      },
       value: () => {
         const s = t.get(this.currentKey);
         return s === undefined ? undefined : (s.v as T);
