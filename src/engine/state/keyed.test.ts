@@ -1,4 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, test } from "vitest";
+import type { Value } from "../plan/functions.ts";
 import { KeyedStateBackend } from "./keyed.ts";
 
 describe("KeyedStateBackend", () => {
@@ -79,6 +81,28 @@ describe("KeyedStateBackend", () => {
     ]);
     expect(Object.keys((snap.state[1]?.[1][0]?.[2] ?? {}) as object)).toEqual(["x", "y"]);
     expect(snap.eventTimers).toEqual([{ ts: 5, key: "k1" }]);
+  });
+
+  test("a snapshot's copy of a value is what a JSON round trip gives, key order included, never the live object", () => {
+    const odd = fc.constantFrom<unknown>(-0, Number.NaN, Number.POSITIVE_INFINITY, { u: undefined, n: null }, { 2: "b", 1: "a", z: 0 }, JSON.parse('{"__proto__": 1, "a": 2}'), { a: -0 }, { a: [1, { b: 2 }] }, { toJSON: (): string => "custom" });
+    const value = fc.oneof(fc.jsonValue(), odd, fc.dictionary(fc.string(), fc.oneof(fc.jsonValue({ maxDepth: 0 }), odd), { maxKeys: 4 }));
+    fc.assert(
+      fc.property(value, (v) => {
+        const b = new KeyedStateBackend();
+        b.currentKey = "k";
+        b.valueState<Value>("v").update(v as Value);
+        const copied = (b.snapshot().state[0]?.[1][0]?.[2] ?? null) as unknown;
+        const expected = JSON.parse(JSON.stringify(v)) as unknown;
+        expect(copied).toEqual(expected);
+        expect(JSON.stringify(copied)).toBe(JSON.stringify(expected));
+        if (typeof copied === "object" && copied !== null) {
+          expect(copied).not.toBe(v);
+          expect(Object.getPrototypeOf(copied)).toBe(Object.getPrototypeOf(expected));
+          expect(Object.keys(copied)).toEqual(Object.keys(expected as object));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   test("restore replaces all state and timers, and handles made before the restore see the restored state", () => {

@@ -28,6 +28,34 @@ export type KeyedSnapshot = {
 const timerId = (t: TimerEntry): string => `${t.ts}|${t.key}`;
 const byTsKey = (a: TimerEntry, b: TimerEntry): number => a.ts - b.ts || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
+/** A JSON primitive that JSON.parse(JSON.stringify(x)) gives back unchanged. */
+function sameThroughJson(x: unknown): boolean {
+  return x === null || typeof x === "string" || typeof x === "boolean" || (typeof x === "number" && Number.isFinite(x) && !Object.is(x, -0));
+}
+
+/**
+ * JSON.parse(JSON.stringify(v)) (the deep copy of a snapshot), without the string for the usual
+ * state values: such a primitive, or a plain object of them (copied key by key, in the same order).
+ */
+function copyJson(v: JsonValue): JsonValue {
+  if (sameThroughJson(v)) return v;
+  if (typeof v === "object" && v !== null && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype) {
+    const obj = v as { readonly [k: string]: JsonValue };
+    const out: Record<string, JsonValue> = {};
+    let plain = typeof obj["toJSON"] !== "function";
+    for (const k in obj) {
+      const x = obj[k];
+      if (!plain || k === "__proto__" || !sameThroughJson(x)) {
+        plain = false;
+        break;
+      }
+      out[k] = x as JsonValue;
+    }
+    if (plain) return out;
+  }
+  return JSON.parse(JSON.stringify(v)) as JsonValue;
+}
+
 export class KeyedStateBackend {
   /**
    * State name -> key -> that key's state of that name (one table per registered state, as
@@ -190,7 +218,7 @@ export class KeyedStateBackend {
           const s = this.table(n).get(k) as StateValue;
           const v: JsonValue = s.kind === "map" ? Object.fromEntries([...s.v.entries()].sort(([a], [b]) => (a < b ? -1 : 1))) : s.v;
           // A deep copy (the snapshot must not share objects with live state).
-          return [n, s.kind, JSON.parse(JSON.stringify(v)) as JsonValue] as const;
+          return [n, s.kind, copyJson(v)] as const;
         }),
       ] as const;
     });
