@@ -248,6 +248,14 @@ class PartitionLog {
     this.append(value, ts, 0);
   }
 
+  /** Append records given as parallel arrays of values and timestamps. */
+  pushValues(values: readonly JsonValue[], timestamps: readonly number[], txn: Txn | null): void {
+    const n = values.length;
+    if (n === 0) return;
+    this.writer(txn);
+    for (let i = 0; i < n; i++) this.append(values[i] as JsonValue, timestamps[i] as number, 0);
+  }
+
   pushAll(records: readonly ProducerRecord[], txn: Txn | null): void {
     if (records.length === 0) return;
     this.writer(txn);
@@ -522,7 +530,7 @@ export class LogBroker {
     checkTimestamps(timestamps, `write to ${topic}/${partition}`);
     const txn = this.openTxn(st, tid, epoch, log, n);
     const base = log.endOffset;
-    for (let i = 0; i < n; i++) log.push(values[i] as JsonValue, timestamps[i] as number, txn);
+    log.pushValues(values, timestamps, txn);
     hashJsonLines(txn.hash, values);
     txn.records += n;
     return { txnSeq: txn.seq, baseOffset: base };
