@@ -99,4 +99,24 @@ describe("minimizeScenario", () => {
     // Without a source reading the topic with watermarks, no record can be late.
     expect(byName("timestamps halved")?.apply({ ...late, plan: { nodes: [] } })?.inputs[0]?.partitions[0]?.map((r) => r.ts)).toEqual([1, 0]);
   });
+
+  test("keeps a heavier cost per record only when it lets removals drop more, and always returns the last scenario that failed", () => {
+    // Fails once the records' total cost reaches 0.4 ms: 8 records at 0.05 ms each, 2 at 0.2, 1 at 1.
+    const start: Scenario = { ...scenario, config: { ...defaultJobConfig, costMsPerRecord: 0.05 } };
+    let last: Scenario | undefined;
+    const track = (f: (s: Scenario) => boolean) => (s: Scenario): boolean => {
+      const r = f(s);
+      if (r) last = s;
+      return r;
+    };
+    const heavy = minimizeScenario(start, track((s) => values(s).length * s.config.costMsPerRecord >= 0.4), { maxAttempts: 500 });
+    expect(values(heavy.scenario)).toHaveLength(1);
+    expect(heavy.scenario.config.costMsPerRecord).toBe(1);
+    expect(heavy.scenario).toBe(last);
+    // A failure the cost does not matter to keeps the cost it had.
+    const plain = minimizeScenario(start, track((s) => values(s).includes(103)), { maxAttempts: 500 });
+    expect(values(plain.scenario)).toEqual([103]);
+    expect(plain.scenario.config.costMsPerRecord).toBe(0.05);
+    expect(plain.scenario).toBe(last);
+  });
 });

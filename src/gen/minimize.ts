@@ -15,7 +15,13 @@
  *   Each is kept if the scenario still fails, and the rounds of removals start again from it: a
  *   failure that needs a backlog or the n-th checkpoint needs fewer records once the backlog forms
  *   sooner. They never add a record or a fault, and they start only at a point where the removals
- *   alone are stuck, so the result is never larger than without them (budget permitting).
+ *   alone are stuck, so the result is never larger than without them (budget permitting);
+ * - when neither removals nor simplifications make progress, heavier variants (HEAVIER: a higher
+ *   cost per record): kept only if the removals run on it then drop a record or a fault, otherwise
+ *   the scenario before it is run once more and restored.
+ *
+ * The result is always the last candidate `fails` answered true for (or the scenario given), so a
+ * caller can keep that candidate's outcome instead of running the result again.
  *
  * `fails` is the property's negation (a run of the scenario fails as the original did); every call
  * counts as one attempt, and the pass stops at `maxAttempts` or when `fails` answers "stop".
@@ -157,14 +163,50 @@ export function minimizeScenario(scenario: Scenario, fails: (candidate: Scenario
     return progress;
   };
 
-  const rounds = options.maxRounds ?? 12;
-  for (let round = 0; round < rounds && !stopped; round++) {
+  const removals = (): boolean => {
     const a = dropFaults();
     const b = dropPartitions();
     const c = dropRecords();
-    if (!a && !b && !c && !simplify()) break;
+    return a || b || c;
+  };
+
+  /**
+   * Every heavier variant (HEAVIER) that still fails, with removals run on it: kept if they then
+   * drop a record or a fault, otherwise the scenario before it is run again (one attempt) and
+   * restored, so the result is always the last candidate that failed.
+   */
+  const tryHeavier = (): boolean => {
+    for (const h of HEAVIER) {
+      if (stopped) return false;
+      const before = best;
+      const c = h.apply(best);
+      if (c === undefined || !tryCandidate(c)) continue;
+      for (let i = 0; i < 3 && !stopped && removals(); i++);
+      if (smaller(best, before)) return true;
+      tryCandidate(before);
+    }
+    return false;
+  };
+
+  const rounds = options.maxRounds ?? 12;
+  for (let round = 0; round < rounds && !stopped; round++) {
+    if (!removals() && !simplify() && !tryHeavier()) break;
   }
   return { scenario: best, attempts, exhausted: stopped };
+}
+
+/** Input records over every topic and partition. */
+function recordCount(s: Scenario): number {
+  let n = 0;
+  for (const t of s.inputs) for (const p of t.partitions) n += p.length;
+  return n;
+}
+
+/** Whether `a` has fewer faults than `b`, or as many and fewer records. */
+function smaller(a: Scenario, b: Scenario): boolean {
+  const fa = a.faults.faults.length;
+  const fb = b.faults.faults.length;
+  return fa < fb || (fa === fb && recordCount(a) < recordCount(b));
 }
 
 // ---- simplifications ---------------------------------------------------------------------------
@@ -289,4 +331,21 @@ export const SIMPLIFICATIONS: readonly Simplification[] = [
   },
   { name: "one record per buffer", apply: (s) => (s.config.bufferRecords > 1 ? withConfig(s, { ...s.config, bufferRecords: 1 }) : undefined) },
   { name: "one credit per channel", apply: (s) => (s.config.channelCredits > 1 ? withConfig(s, { ...s.config, channelCredits: 1 }) : undefined) },
+];
+
+/** The job's default per-record costs a heavier variant steps through, in ms (the generator's values). */
+const COST_STEPS_MS: readonly number[] = [0.01, 0.05, 0.2, 1];
+
+/**
+ * Heavier variants: the same scenario with more work per record, so a backlog forms with fewer
+ * records. Not simpler in themselves: the second pass keeps one only if removals then drop more.
+ */
+export const HEAVIER: readonly Simplification[] = [
+  {
+    name: "a higher cost per record",
+    apply: (s) => {
+      const next = COST_STEPS_MS.find((c) => c > s.config.costMsPerRecord);
+      return next === undefined ? undefined : withConfig(s, { ...s.config, costMsPerRecord: next });
+    },
+  },
 ];
