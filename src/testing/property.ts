@@ -302,7 +302,11 @@ export function findCounterexample(name: string, arb: fc.Arbitrary<Scenario>, o:
     if (m.scenario !== shrunk) {
       shrunk = m.scenario;
       outcome = lastFailing;
-      minimizeText = `, then minimized from ${plural(before.records, "record")} and ${plural(before.faults, "fault")} in ${plural(m.attempts, "run")}`;
+      const smaller = countRecords(shrunk) < before.records || shrunk.faults.faults.length < before.faults;
+      // The pass may only have simplified it (timestamps, knobs: see SIMPLIFICATIONS) without dropping anything.
+      minimizeText = smaller
+        ? `, then minimized from ${plural(before.records, "record")} and ${plural(before.faults, "fault")} in ${plural(m.attempts, "run")}`
+        : `, then simplified in ${plural(m.attempts, "run")}`;
     }
   }
   const shrunkText = `shrunk ${plural(details.numShrinks, "time")}${budgetSpent ? `, stopped after ${shrinkRuns} shrinking runs` : ""}${minimizeText}`;
