@@ -58,6 +58,9 @@ type Pending = {
 
 const LEASE = 100;
 
+/** The least time from a failover to the redeployment, whatever the restart strategy's delay. */
+const MIN_REDEPLOY_MS = 1;
+
 export class JobManager {
   readonly node: SimNode;
   private session = 0;
@@ -83,6 +86,8 @@ export class JobManager {
    * attempt started.
    */
   private cancelling: { attempt: number; tms: Set<string>; delayOver: boolean } | undefined;
+  /** Metadata writes in flight and discards of checkpoints that did not complete: a restart waits for them (see finalize). */
+  private discarding = 0;
   // coordinator
   private completed: CompletedCheckpoint[] = [];
   private pending = new Map<number, Pending>();
@@ -127,6 +132,7 @@ export class JobManager {
     this.recovered = false;
     this.restartPending = false;
     this.cancelling = undefined;
+    this.discarding = 0;
     this.random = sim.random.fork(`jm/${this.session}`);
     this.restart = createRestartStrategy(effectiveRestartStrategy(this.c.job.restart, this.cfg));
     this.failures = new CheckpointFailureManager(this.cfg.tolerableFailures);
@@ -378,7 +384,9 @@ export class JobManager {
     this.setStatus("RESTARTING");
     this.restartPending = true;
     const c = this.cancelling;
-    this.c.sim.scheduler.schedule(decision.delayMs, () => {
+    // A redeployment takes time even with no restart delay (scheduling, deployment): without this
+    // floor, a zero restart delay on a zero-latency network could fail over forever in one instant.
+    this.c.sim.scheduler.schedule(Math.max(decision.delayMs, MIN_REDEPLOY_MS), () => {
       if (c !== undefined) c.delayOver = true;
       this.maybeRestart();
     }, this.node);
@@ -387,7 +395,7 @@ export class JobManager {
   /** Restart once the restart delay is over and every task of the failed attempt is cancelled. */
   private maybeRestart(): void {
     const c = this.cancelling;
-    if (!this.restartPending || c === undefined || !c.delayOver || c.tms.size > 0) return;
+    if (!this.restartPending || c === undefined || !c.delayOver || c.tms.size > 0 || this.discarding > 0) return;
     this.cancelling = undefined;
     this.restartPending = false;
     this.tryDeploy();
@@ -525,15 +533,27 @@ export class JobManager {
     const states: Record<string, string> = {};
     // Task names are distinct, so the default sort (UTF-16 code units) is the `<` order.
     for (const task of [...p.acks.keys()].sort()) states[task] = (p.acks.get(task) as { stateName: string }).stateName;
+    const session = this.session;
+    this.discarding++;
     this.storage.writeMetadata(p.id, JSON.stringify({ id: p.id, states }), (err) => {
-      if (this.pending.get(p.id) !== p) {
-        // Expired (or aborted) while its metadata was being written: discard it, so a recovering
-        // JobManager never mistakes it for a completed checkpoint.
-        if (!err) this.storage.deleteCheckpoint(p.id, () => {});
+      if (this.session !== session) return;
+      const live = this.pending.get(p.id) === p;
+      if (live && !err) {
+        this.discarding--;
+        this.complete(p, states);
         return;
       }
-      if (err) return this.abort(p, "finalize-failed", `metadata write failed: ${err.code}`);
-      this.complete(p, states);
+      if (live) this.abort(p, "finalize-failed", `metadata write failed: ${err?.code ?? "unknown"}`);
+      // Not completed (expired, aborted by a failover, or its write failed): discard it, since the
+      // metadata may have landed (a failed reply does not mean a failed write), so a recovering
+      // JobManager never mistakes it for a completed checkpoint. A restart waits for this: restoring
+      // an older checkpoint (or none) and then crashing before the discard would let the next
+      // JobManager resurrect it, with transactions the restore has since fenced.
+      this.storage.deleteCheckpoint(p.id, () => {
+        if (this.session !== session) return;
+        this.discarding--;
+        this.maybeRestart();
+      });
     });
   }
 
