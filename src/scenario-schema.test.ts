@@ -37,6 +37,7 @@ function fullScenario(): Record<string, unknown> {
       bufferTimeoutMs: 2,
       channelCredits: 2,
       sourceFetchRecords: 32,
+      autoWatermarkIntervalMs: 50,
     },
     cluster: { ...defaultClusterConfig, taskManagers: 3 },
     faults: {

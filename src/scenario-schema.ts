@@ -195,6 +195,7 @@ const jobConfig = obj({
   bufferTimeoutMs: num.default(job.bufferTimeoutMs),
   channelCredits: num.default(job.channelCredits),
   sourceFetchRecords: num.default(job.sourceFetchRecords),
+  autoWatermarkIntervalMs: num.default(job.autoWatermarkIntervalMs),
   sourcePacing: z.enum(["none", "eventTime"]).optional(),
 });
 const cl = defaultClusterConfig;
@@ -614,7 +615,7 @@ const SHAPES = ((): Shape => {
       plan: { order: ["nodes"], children: { nodes: node } },
       inputs: { order: ["topic", "partitions"], children: { partitions: { order: ["value", "ts"] } } },
       config: {
-        order: ["checkpoint", "restart", "costMsPerRecord", "bufferRecords", "bufferTimeoutMs", "channelCredits", "sourceFetchRecords", "sourcePacing"],
+        order: ["checkpoint", "restart", "costMsPerRecord", "bufferRecords", "bufferTimeoutMs", "channelCredits", "sourceFetchRecords", "autoWatermarkIntervalMs", "sourcePacing"],
         children: {
           checkpoint: { order: ["intervalMs", "mode", "timeoutMs", "minPauseMs", "maxConcurrent", "tolerableFailures", "retained", "unaligned"] },
           restart: {

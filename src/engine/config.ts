@@ -124,6 +124,13 @@ export type JobConfigData = {
   /** Records a source fetches from the broker per request. */
   readonly sourceFetchRecords: number;
   /**
+   * How often a source emits its bounded-out-of-orderness watermark, in simulated ms (Flink's
+   * ExecutionConfig.setAutoWatermarkInterval, default 200): an advanced watermark goes out at the
+   * next tick of a periodic timer started when the source opens. 0 emits it after every step of the
+   * source instead, as a punctuated generator would (unlike Flink, where 0 disables periodic emission).
+   */
+  readonly autoWatermarkIntervalMs: number;
+  /**
    * When input becomes readable: "none", all of it at once (a backlog); "eventTime", each record
    * once simulated time reaches its timestamp (the running maximum within its partition), so a job
    * runs as long as its input spans and faults land while it runs. Optional: "none" when absent.
@@ -138,6 +145,7 @@ export const defaultJobConfig: JobConfigData = {
   bufferTimeoutMs: 1,
   channelCredits: 4,
   sourceFetchRecords: 64,
+  autoWatermarkIntervalMs: 200,
 };
 
 export function validateJobConfig(j: JobConfigData, field = "config"): string | undefined {
@@ -155,6 +163,8 @@ export function validateJobConfig(j: JobConfigData, field = "config"): string | 
     return `${field}.channelCredits must be an integer >= 1, got ${j.channelCredits}`;
   if (!Number.isInteger(j.sourceFetchRecords) || j.sourceFetchRecords < 1)
     return `${field}.sourceFetchRecords must be an integer >= 1, got ${j.sourceFetchRecords}`;
+  if (!(j.autoWatermarkIntervalMs >= 0 && Number.isFinite(j.autoWatermarkIntervalMs)))
+    return `${field}.autoWatermarkIntervalMs must be a finite number >= 0 (0: after every source step), got ${j.autoWatermarkIntervalMs}`;
   if (j.sourcePacing !== undefined && j.sourcePacing !== "none" && j.sourcePacing !== "eventTime")
     return `${field}.sourcePacing must be "none" or "eventTime", got ${JSON.stringify(j.sourcePacing)}`;
   return undefined;

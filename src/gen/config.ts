@@ -129,6 +129,8 @@ export function jobConfigArb(options: JobConfigArbOptions = {}): fc.Arbitrary<Jo
       // One credit per channel often: a backlog queued ahead of every barrier (what an overtaking barrier would skip).
       channelCredits: fc.constantFrom(d.channelCredits, 1, 2, 8, 1),
       sourceFetchRecords: fc.constantFrom(d.sourceFetchRecords, 1, 8, 16, 256),
+      // Watermarks after every source step (0) or from a periodic timer, down to Flink's default 200 ms.
+      autoWatermarkIntervalMs: fc.constantFrom(0, 1, 5, 20, d.autoWatermarkIntervalMs),
     })
     // Input arrives over event time, so a generated job runs as long as its input spans and the
     // fault plan's times fall while it runs (with every record readable at once, jobs end within
@@ -187,8 +189,14 @@ export function buildCluster(r: RawCluster, minSlots: number): ClusterConfigData
     networkLatencyMsMax: r.networkLatencyMsMin + r.networkLatencyMsSpread,
     storageLatencyMsMin: r.storageLatencyMsMin,
     storageLatencyMsMax: r.storageLatencyMsMin + r.storageLatencyMsSpread,
+    // A generated run takes about 10^4 events: a runaway one fails its liveness bound within
+    // seconds instead of filling the memory with its trace.
+    maxEvents: GENERATED_MAX_EVENTS,
   };
 }
+
+/** The event bound of a generated run (200 times the largest seen). */
+export const GENERATED_MAX_EVENTS = 2_000_000;
 
 /**
  * 1..3 TaskManagers, each with slots for the whole job (slots >= the plan's max parallelism, so a

@@ -45,6 +45,16 @@ import type { WatermarkStrategy } from "./watermarks.ts";
 /** The engine's runtime knobs (per-record cost, network buffers, credits, fetch size). */
 export type RuntimeOptions = Omit<JobConfigData, "checkpoint" | "restart">;
 
+/** Flink's ExecutionConfig, for the knobs it owns here. */
+export type ExecutionConfig = {
+  /** Sources emit their watermarks every `ms` of simulated time (default 200; 0: after every source step). */
+  setAutoWatermarkInterval(ms: number): ExecutionConfig;
+  getAutoWatermarkInterval(): number;
+  /** Partly filled network buffers are sent at most `ms` after the step that wrote them (0: after every step). */
+  setBufferTimeout(ms: number): ExecutionConfig;
+  getBufferTimeout(): number;
+};
+
 export type StreamExecutionEnvironmentOptions = {
   /** Seed of the simulation: the same seed and pipeline give the same run (default 0). */
   readonly seed?: number;
@@ -87,7 +97,7 @@ export class StreamExecutionEnvironment {
   private restart: RestartStrategyData | undefined;
   private faults: FaultPlan;
   private readonly clusterOverrides: Partial<ClusterConfigData>;
-  private readonly runtime: RuntimeOptions;
+  private runtime: RuntimeOptions;
   private readonly checkpointConfig = new CheckpointConfig();
   private readonly registry: Registry;
   private readonly ctx: StreamContext;
@@ -138,6 +148,30 @@ export class StreamExecutionEnvironment {
   }
   getCheckpointConfig(): CheckpointConfig {
     return this.checkpointConfig;
+  }
+
+  /** Flink's `env.getConfig()`: the auto-watermark interval and the buffer timeout. */
+  getConfig(): ExecutionConfig {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the config's methods change this environment's runtime knobs
+    const env = this;
+    const set = (field: "autoWatermarkIntervalMs" | "bufferTimeoutMs", method: string, ms: number): void => {
+      const next = { ...env.runtime, [field]: ms };
+      const problem = validateJobConfig({ ...defaultJobConfig, ...next }, "runtime");
+      if (problem !== undefined) throw new ApiError(`${method}: ${problem}`);
+      env.runtime = next;
+    };
+    return {
+      setAutoWatermarkInterval(ms) {
+        set("autoWatermarkIntervalMs", "setAutoWatermarkInterval", ms);
+        return this;
+      },
+      getAutoWatermarkInterval: () => env.runtime.autoWatermarkIntervalMs,
+      setBufferTimeout(ms) {
+        set("bufferTimeoutMs", "setBufferTimeout", ms);
+        return this;
+      },
+      getBufferTimeout: () => env.runtime.bufferTimeoutMs,
+    };
   }
 
   /** `RestartStrategies.fixedDelayRestart(...)` and the others; unset: Flink's default (fixed delay, unlimited, with checkpointing on). */

@@ -3,7 +3,7 @@
  * scenario) or run it on the simulator. See docs/api.md.
  */
 export { StreamExecutionEnvironment, closureNames, functionRefs } from "./environment.ts";
-export type { StreamExecutionEnvironmentOptions, ExecuteOptions, CollectionSourceOptions, RuntimeOptions } from "./environment.ts";
+export type { StreamExecutionEnvironmentOptions, ExecuteOptions, CollectionSourceOptions, RuntimeOptions, ExecutionConfig } from "./environment.ts";
 export { CheckpointConfig, CheckpointingMode } from "./checkpoint-config.ts";
 export { RestartStrategies } from "./restart-strategies.ts";
 export type { RestartStrategyConfiguration } from "./restart-strategies.ts";

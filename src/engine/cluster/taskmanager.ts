@@ -302,6 +302,7 @@ export class TaskManager {
       checkpointing: job.checkpoint.intervalMs > 0,
       costMsPerRecord: node.costMsPerRecord ?? job.costMsPerRecord,
       bufferRecords: job.bufferRecords,
+      bufferTimeoutMs: job.bufferTimeoutMs,
       channelCredits: job.channelCredits,
       outputs,
       outputKeys: outputs.map((o) => (o.edge.key !== undefined ? this.c.registry.resolve("key", o.edge.key) : undefined)),
@@ -344,7 +345,7 @@ export class TaskManager {
     const keyOf = keySelectorOf;
     switch (node.kind) {
       case "source":
-        return new SourceOperator(node, ref.subtask, this.brokerFor(task), task, job.sourceFetchRecords, job.sourcePacing ?? "none");
+        return new SourceOperator(node, ref.subtask, this.brokerFor(task), task, job.sourceFetchRecords, job.sourcePacing ?? "none", job.autoWatermarkIntervalMs);
       case "map":
         return new MapOperator(node, registry, task);
       case "filter":

@@ -105,13 +105,21 @@ export class SourceOperator implements Operator {
     private readonly host: SourceHost,
     private readonly fetchMax: number,
     private readonly pacing: "none" | "eventTime" = "none",
+    /** Periodic watermark emission every this many ms; 0: after every step (see JobConfigData.autoWatermarkIntervalMs). */
+    private readonly watermarkIntervalMs = 0,
   ) {}
+
+  /** When the source opened: its periodic watermark timer ticks at multiples of the interval after it. */
+  private openedAtMs = 0;
+  /** A watermark tick is scheduled. */
+  private watermarkTick = false;
 
   restore(state: JsonValue): void {
     for (const [p, off] of (state as { offsets: Array<[number, number]> }).offsets) this.offsets.set(p, off);
   }
 
   open(done: (e?: string) => void): void {
+    this.openedAtMs = this.host.now();
     this.broker.endOffsets(this.node.topic, (err, ends) => {
       if (err || ends === undefined) return done(`source ${this.node.id}: ${err ? errText(err) : "no end offsets"}`);
       this.partitions = [];
@@ -221,21 +229,42 @@ export class SourceOperator implements Operator {
   }
 
   afterStep(): void {
-    const wmCfg = this.node.watermark;
-    if (wmCfg !== undefined) {
-      let wm = MAX_WATERMARK;
-      for (const p of this.partitions) {
-        const doneP = (this.offsets.get(p) ?? 0) >= (this.ends.get(p) ?? 0);
-        const pw = doneP ? MAX_WATERMARK : (this.maxTs.get(p) ?? MIN_WATERMARK + wmCfg.outOfOrdernessMs + 1) - wmCfg.outOfOrdernessMs - 1;
-        wm = Math.min(wm, pw);
-      }
-      // MAX is emitted by the task at end of input, after the last record.
-      if (wm > this.lastWatermark && wm < MAX_WATERMARK) {
-        this.lastWatermark = wm;
-        this.host.emitWatermark(wm);
+    const wm = this.pendingWatermark();
+    if (wm !== undefined) {
+      if (this.watermarkIntervalMs === 0) this.emitWatermark(wm);
+      else if (!this.watermarkTick) {
+        // The next tick of the periodic timer (Flink's auto-watermark interval) emits it.
+        const every = this.watermarkIntervalMs;
+        const now = this.host.now();
+        const tick = this.openedAtMs + Math.max(1, Math.ceil((now - this.openedAtMs) / every)) * every;
+        this.watermarkTick = true;
+        this.host.wakeAt(tick, () => {
+          this.watermarkTick = false;
+          const due = this.pendingWatermark();
+          if (due !== undefined) this.emitWatermark(due);
+        });
       }
     }
     this.kick();
+  }
+
+  /** The per-partition bounded-out-of-orderness watermark, when it is ahead of the last one emitted. */
+  private pendingWatermark(): number | undefined {
+    const wmCfg = this.node.watermark;
+    if (wmCfg === undefined) return undefined;
+    let wm = MAX_WATERMARK;
+    for (const p of this.partitions) {
+      const doneP = (this.offsets.get(p) ?? 0) >= (this.ends.get(p) ?? 0);
+      const pw = doneP ? MAX_WATERMARK : (this.maxTs.get(p) ?? MIN_WATERMARK + wmCfg.outOfOrdernessMs + 1) - wmCfg.outOfOrdernessMs - 1;
+      wm = Math.min(wm, pw);
+    }
+    // MAX is emitted by the task at end of input, after the last record.
+    return wm > this.lastWatermark && wm < MAX_WATERMARK ? wm : undefined;
+  }
+
+  private emitWatermark(wm: number): void {
+    this.lastWatermark = wm;
+    this.host.emitWatermark(wm);
   }
 
   idle(): void {

@@ -13,7 +13,7 @@
  * barrier with the same id on one channel is a corrupt stream.
  */
 import type { Simulation } from "../../sim/simulation.ts";
-import type { SimNode } from "../../sim/scheduler.ts";
+import type { SimNode, Timer } from "../../sim/scheduler.ts";
 import type { JsonValue } from "../../sim/trace.ts";
 import type { CheckpointingMode } from "../config.ts";
 import { MAX_WATERMARK, MIN_WATERMARK, type Value } from "../plan/functions.ts";
@@ -59,6 +59,12 @@ export type TaskOptions = {
   readonly unaligned: boolean;
   readonly costMsPerRecord: number;
   readonly bufferRecords: number;
+  /**
+   * Flink's buffer timeout: a partly filled output buffer is sent at most this long after the end
+   * of the step that wrote into it (0: at the end of every step). Full buffers go at once; barriers
+   * and the end of data flush every buffer.
+   */
+  readonly bufferTimeoutMs: number;
   readonly channelCredits: number;
   readonly outputs: readonly OutputSpec[];
   /** Key selectors of hash output edges, by output index. */
@@ -127,6 +133,10 @@ export class Task implements Output {
   private notifiedUpTo = 0;
   finished = false;
   private readonly name: string;
+  /** The output flusher's pending run (buffer timeout > 0), if any. */
+  private flushTimer: Timer | undefined;
+  /** Every output buffer goes out at the end of this step (the end of data was written, or the flusher came due mid-step). */
+  private flushAtStepEnd = false;
 
   constructor(readonly opts: TaskOptions) {
     // Assigned here rather than as field initializers: tsx names those with a `__name` call per task.
@@ -137,8 +147,15 @@ export class Task implements Output {
     this.stepEndEvent = () => {
       this.busy = false;
       if (!this.alive) return;
-      this.flushOutputs();
+      this.stepOutputs();
       this.wakeTail();
+    };
+    this.flushEvent = () => {
+      this.flushTimer = undefined;
+      if (!this.alive) return;
+      // A step in progress has not produced its output yet: it goes out when the step ends.
+      if (this.busy) this.flushAtStepEnd = true;
+      else this.flushOutputs();
     };
     this.name = subtaskName(opts.ref);
     for (let i = 0; i < opts.inputCount; i++) this.inputs.push(new InputChannel(i, `${this.name}/in${i}`));
@@ -285,6 +302,8 @@ export class Task implements Output {
   private readonly wakeEvent: () => void;
   /** The end of a step as an event: the task is free again, its outputs go to the channels. */
   private readonly stepEndEvent: () => void;
+  /** The output flusher as an event (made once, in the constructor). */
+  private readonly flushEvent: () => void;
 
   /** Feed elements into input channel 0 (a source's fetched records). */
   feed(elements: Element[]): void {
@@ -413,6 +432,7 @@ export class Task implements Output {
     this.endSent = true;
     this.operator.endOfInput();
     this.broadcastElement({ k: END });
+    this.flushAtStepEnd = true;
     this.state = "FINISHED_DATA";
     this.endBarrierMark = this.lastBarrierId;
     this.opts.callbacks.endOfData();
@@ -641,8 +661,29 @@ export class Task implements Output {
     for (const chans of this.outputChannels) for (const c of chans) c.add(el);
   }
 
+  /**
+   * The end of a step: with no buffer timeout (or a flush due), every non-empty buffer goes to its
+   * channel; otherwise only full buffers are sent, and the flusher comes back for partly filled ones
+   * after the buffer timeout (Flink's OutputFlusher).
+   */
+  private stepOutputs(): void {
+    if (this.opts.bufferTimeoutMs === 0 || this.flushAtStepEnd) return this.flushOutputs();
+    let partial = false;
+    for (const chans of this.outputChannels)
+      for (const c of chans) {
+        c.pump();
+        if (c.buffered > 0) partial = true;
+      }
+    if (partial && this.flushTimer === undefined) this.flushTimer = this.opts.sim.scheduler.schedule(this.opts.bufferTimeoutMs, this.flushEvent, this.opts.tm);
+  }
+
   /** Hand every non-empty buffer to its channel and send what credits allow. */
   flushOutputs(): void {
+    this.flushAtStepEnd = false;
+    if (this.flushTimer !== undefined) {
+      this.opts.sim.scheduler.cancel(this.flushTimer);
+      this.flushTimer = undefined;
+    }
     for (const chans of this.outputChannels)
       for (const c of chans) {
         c.seal();
