@@ -125,12 +125,14 @@ export function jobConfigArb(options: JobConfigArbOptions = {}): fc.Arbitrary<Jo
       restart: fc.option(restartStrategyArb(options), { nil: undefined, freq: 8 }),
       costMsPerRecord: fc.constantFrom(d.costMsPerRecord, 0, 0.05, 0.2, 1),
       bufferRecords: fc.constantFrom(d.bufferRecords, 1, 4, 8, 64),
-      bufferTimeoutMs: fc.constantFrom(d.bufferTimeoutMs, 0, 5, 20),
+      // Output after every step (0) most often: records right behind each barrier, what alignment bugs
+      // need; otherwise Flink's output flusher with a timeout (shrinks toward 0).
+      bufferTimeoutMs: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constantFrom(d.bufferTimeoutMs, 5, 20) }),
       // One credit per channel often: a backlog queued ahead of every barrier (what an overtaking barrier would skip).
       channelCredits: fc.constantFrom(d.channelCredits, 1, 2, 8, 1),
       sourceFetchRecords: fc.constantFrom(d.sourceFetchRecords, 1, 8, 16, 256),
-      // Watermarks after every source step (0) or from a periodic timer, down to Flink's default 200 ms.
-      autoWatermarkIntervalMs: fc.constantFrom(0, 1, 5, 20, d.autoWatermarkIntervalMs),
+      // Watermarks after every source step (0) most often, or from a periodic timer up to Flink's default 200 ms.
+      autoWatermarkIntervalMs: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constantFrom(1, 5, 20, d.autoWatermarkIntervalMs) }),
     })
     // Input arrives over event time, so a generated job runs as long as its input spans and the
     // fault plan's times fall while it runs (with every record readable at once, jobs end within
@@ -172,7 +174,8 @@ export function rawClusterArb(maxTaskManagers = 3): fc.Arbitrary<RawCluster> {
     heartbeatIntervalMs: fc.integer({ min: 50, max: 100 }),
     heartbeatTimeoutFactor: fc.integer({ min: 3, max: 5 }),
     networkLatencyMsMin: fc.constantFrom(c.networkLatencyMsMin, 0, 1),
-    networkLatencyMsSpread: fc.constantFrom(c.networkLatencyMsMax - c.networkLatencyMsMin, 0, 0.5, 5),
+    // A wide spread skews barrier arrival across a task's input channels: long alignments.
+    networkLatencyMsSpread: fc.constantFrom(c.networkLatencyMsMax - c.networkLatencyMsMin, 0, 0.5, 5, 20),
     storageLatencyMsMin: fc.constantFrom(c.storageLatencyMsMin, 0, 2),
     storageLatencyMsSpread: fc.constantFrom(c.storageLatencyMsMax - c.storageLatencyMsMin, 0, 1, 10),
   });
