@@ -79,6 +79,9 @@ export type TaskOptions = {
 
 type Alignment = { id: number; seen: Set<number>; startMs: number };
 
+/** Checkpoints an AT_LEAST_ONCE task counts barriers of at once (Flink's CheckpointBarrierTracker keeps 50). */
+const MAX_TRACKED_CHECKPOINTS = 50;
+
 /** An unaligned checkpoint being collected: operator state taken, in-flight input still arriving. */
 type Unaligned = {
   id: number;
@@ -113,6 +116,8 @@ export class Task implements Output {
   private opened = false;
   private rr = 0;
   private alignment: Alignment | undefined;
+  /** AT_LEAST_ONCE with several inputs: the checkpoints whose barriers are being counted, oldest first. */
+  private readonly tracked: Alignment[] = [];
   private unalignedCp: Unaligned | undefined;
   /** Unaligned barriers that arrived before the operator was open, in arrival order. */
   /** Priority barriers that arrived while the operator was opening, with how many buffers were queued ahead of each. */
@@ -457,6 +462,7 @@ export class Task implements Output {
   private onBarrier(ch: InputChannel, id: number): void {
     if (id <= this.lastBarrierId) return; // older barrier (of an abandoned or done checkpoint): ignored
     const n = this.inputs.length;
+    if (this.opts.mode === "AT_LEAST_ONCE" && n > 1) return this.trackBarrier(ch, id, n);
     let a = this.alignment;
     if (a !== undefined && id > a.id) {
       // A newer barrier subsumes the checkpoint being aligned.
@@ -478,6 +484,40 @@ export class Task implements Output {
       for (const c of this.inputs) c.blocked = false;
       this.performCheckpoint(id, alignmentMs);
     }
+  }
+
+  /**
+   * AT_LEAST_ONCE on several inputs, as Flink's CheckpointBarrierTracker: nothing is blocked, and
+   * several checkpoints are tracked at once (a newer barrier does not abandon an older checkpoint);
+   * when every channel has delivered barrier n, the task snapshots n and stops tracking the older
+   * ones (subsumed). A barrier older than the newest tracked one that is not tracked itself cannot
+   * complete here and is ignored.
+   */
+  private trackBarrier(ch: InputChannel, id: number, n: number): void {
+    const tracked = this.tracked;
+    let pos = -1;
+    for (let i = 0; i < tracked.length; i++) if ((tracked[i] as Alignment).id === id) pos = i;
+    let a: Alignment;
+    if (pos >= 0) a = tracked[pos] as Alignment;
+    else {
+      const newest = tracked[tracked.length - 1];
+      if (newest !== undefined && id < newest.id) return;
+      a = { id, seen: new Set(), startMs: this.opts.sim.now };
+      tracked.push(a);
+      pos = tracked.length - 1;
+      if (tracked.length > MAX_TRACKED_CHECKPOINTS) {
+        tracked.shift();
+        pos--;
+      }
+      this.opts.sim.trace.emit(this.opts.tm.id, "alignment-started", { task: this.name, id });
+    }
+    if (a.seen.has(ch.index)) return this.fail(`corrupt stream: barrier ${id} twice on channel ${ch.name}`);
+    a.seen.add(ch.index);
+    if (a.seen.size < n) return;
+    tracked.splice(0, pos + 1);
+    const alignmentMs = this.opts.sim.now - a.startMs;
+    this.opts.sim.trace.emit(this.opts.tm.id, "alignment-completed", { task: this.name, id, durationMs: alignmentMs });
+    this.performCheckpoint(id, alignmentMs);
   }
 
   private abandonAlignment(a: Alignment, reason: string): void {
