@@ -406,8 +406,8 @@ export class LogBroker {
     return this.log(topic, partition).lastStableOffset;
   }
 
-  /** Up to `max` records from `offset` at the given isolation level. */
-  read(topic: string, partition: number, offset: number, max: number, isolation: Isolation): FetchResult {
+  /** The partition's log, once `offset` and `max` are a valid read of it (OFFSET_OUT_OF_RANGE otherwise). */
+  private readableLog(topic: string, partition: number, offset: number, max: number): PartitionLog {
     const log = this.log(topic, partition);
     if (!(Number.isInteger(max) && max >= 1)) assert(false, `read max must be an integer >= 1, got ${max}`);
     if (!Number.isInteger(offset) || offset < 0 || offset > log.endOffset) {
@@ -416,6 +416,12 @@ export class LogBroker {
         `offset ${offset} is outside ${topic}/${partition} [0, ${log.endOffset}]`,
       );
     }
+    return log;
+  }
+
+  /** Up to `max` records from `offset` at the given isolation level. */
+  read(topic: string, partition: number, offset: number, max: number, isolation: Isolation): FetchResult {
+    const log = this.readableLog(topic, partition, offset, max);
     const limit = isolation === "read_committed" ? log.lastStableOffset : log.endOffset;
     if (isolation === "read_uncommitted") {
       // Every record counts: the array is made at its final size.
@@ -447,14 +453,7 @@ export class LogBroker {
    * offset of `values[i]` is `offset + i` and the next read starts at `offset + values.length`.
    */
   readValues(topic: string, partition: number, offset: number, max: number): ValuesResult {
-    const log = this.log(topic, partition);
-    if (!(Number.isInteger(max) && max >= 1)) assert(false, `read max must be an integer >= 1, got ${max}`);
-    if (!Number.isInteger(offset) || offset < 0 || offset > log.endOffset) {
-      throw new BrokerError(
-        "OFFSET_OUT_OF_RANGE",
-        `offset ${offset} is outside ${topic}/${partition} [0, ${log.endOffset}]`,
-      );
-    }
+    const log = this.readableLog(topic, partition, offset, max);
     const n = Math.min(max, log.endOffset - offset);
     const values = new Array<JsonValue>(n);
     const timestamps = new Array<number>(n);
