@@ -229,10 +229,11 @@ export class SourceOperator implements Operator {
   }
 
   afterStep(): void {
-    const wm = this.pendingWatermark();
+    // With a tick already scheduled there is nothing to decide: the tick emits what is pending then.
+    const wm = this.watermarkTick ? undefined : this.pendingWatermark();
     if (wm !== undefined) {
       if (this.watermarkIntervalMs === 0) this.emitWatermark(wm);
-      else if (!this.watermarkTick) {
+      else {
         // The next tick of the periodic timer (Flink's auto-watermark interval) emits it.
         const every = this.watermarkIntervalMs;
         const now = this.host.now();
