@@ -28,6 +28,27 @@ const determinismRestrictedImports = {
   ],
 };
 
+/**
+ * Shapes V8 allocates straight into the old generation. A dead one keeps the young objects it
+ * points to alive through every scavenge until the next full collection, so each run's whole
+ * world was promoted (docs/performance.md, "Closures and the scavenger"). Tests may use them.
+ */
+const oldGenerationShapes = [
+  {
+    selector: "AssignmentExpression[left.type='MemberExpression'] > :matches(ArrowFunctionExpression, FunctionExpression).right",
+    message:
+      "A function literal assigned straight to a property is allocated in V8's old generation and keeps its run alive after it dies; assign it to a local const first (const f = () => ...; this.x = f;).",
+  },
+  {
+    selector: "ObjectExpression > Property[kind=/^(get|set)$/]",
+    message: "An object literal with getters or setters is allocated in V8's old generation; use a class with accessors instead.",
+  },
+  {
+    selector: "NewExpression[callee.name='WeakMap']",
+    message: "V8's scavenger keeps a WeakMap's young keys alive until the next full collection; keep the map on the object it describes.",
+  },
+];
+
 export default tseslint.config(
   { ignores: ["node_modules/", "reports/", ".stryker-tmp/", "coverage/", "scratch/"] },
   js.configs.recommended,
@@ -50,5 +71,10 @@ export default tseslint.config(
       "no-restricted-properties": ["error", ...determinismRestrictedProperties],
       "no-restricted-imports": ["error", determinismRestrictedImports],
     },
+  },
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/cli/**", "src/report/**", "**/*.test.ts"],
+    rules: { "no-restricted-syntax": ["error", ...oldGenerationShapes] },
   },
 );

@@ -196,8 +196,8 @@ export function validateBrokerServerOptions(o: BrokerServerOptions): string | un
   return undefined;
 }
 
-/** Servers by network and node, so a client can reach a broker by its node id. */
-const registry = new WeakMap<Network, Map<string, BrokerServer>>();
+/** The kind broker servers register under on the network (see Network.registerServer). */
+const SERVER_KIND = "broker";
 
 /** The server side of one client connection: a FIFO of received requests, handled one at a time. */
 class Session implements ConnectionHandlers {
@@ -207,7 +207,8 @@ class Session implements ConnectionHandlers {
   private readonly process: () => void;
 
   constructor(private readonly server: BrokerServer) {
-    this.process = () => this.handleHead();
+    const process = (): void => this.handleHead(); // not assigned as a literal: see Channel in network.ts
+    this.process = process;
   }
 
   onMessage(payload: unknown): void {
@@ -271,18 +272,12 @@ export class BrokerServer {
     this.options = merged as BrokerServerOptions;
     const err = validateBrokerServerOptions(this.options);
     if (err !== undefined) throw new Error(err);
-    let servers = registry.get(network);
-    if (servers === undefined) {
-      servers = new Map();
-      registry.set(network, servers);
-    }
-    assert(!servers.has(node.id), `node ${node.id} already runs a broker server on this network`);
-    servers.set(node.id, this);
+    network.registerServer(SERVER_KIND, node.id, this);
   }
 
   /** The server registered on `nodeId` of `network`, if any. */
   static lookup(network: Network, nodeId: NodeId | string): BrokerServer | undefined {
-    return registry.get(network)?.get(nodeId);
+    return network.server(SERVER_KIND, nodeId) as BrokerServer | undefined;
   }
 
   /** Multiplies the cost of every request from now on (the "slowBroker" fault); 1 is normal speed. */

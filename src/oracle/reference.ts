@@ -456,15 +456,7 @@ function runProcess(node: PlanNode & { kind: "process" }, input: readonly Keyed[
       out.push({ value, ts: timestampMs ?? timestamp, tag });
     },
   };
-  const pctx: ProcessContext = {
-    get timestamp() {
-      return timestamp;
-    },
-    get currentKey() {
-      return store.currentKey;
-    },
-    timerService,
-  };
+  const pctx: ProcessContext = new ReadingProcessContext(() => timestamp, () => store.currentKey, timerService);
 
   fn.open?.(runtime);
   for (const { rec, key } of canonicalOrder(input)) {
@@ -496,6 +488,25 @@ function runProcess(node: PlanNode & { kind: "process" }, input: readonly Keyed[
   for (const tag of lastTag.values()) tag.final = true;
   ctx.state.push(...store.encode());
   return out;
+}
+
+/**
+ * What a process function sees while the interpreter feeds it a record. A class, not an object
+ * literal with getters: V8 allocates such a literal in the old generation, where a dead one keeps
+ * young objects alive until the next full collection (docs/performance.md, "Closures and the scavenger").
+ */
+class ReadingProcessContext implements ProcessContext {
+  constructor(
+    private readonly readTimestamp: () => number,
+    private readonly readKey: () => string,
+    readonly timerService: TimerService,
+  ) {}
+  get timestamp(): number {
+    return this.readTimestamp();
+  }
+  get currentKey(): string {
+    return this.readKey();
+  }
 }
 
 /** Flink's window start: ts - ((ts - offset) mod slide), offset 0. */

@@ -187,7 +187,11 @@ class Channel {
     readonly toB: boolean,
     net: Network,
   ) {
-    this.pump = () => net._pump(this);
+    // Not `this.pump = () => ...`: V8 allocates a function literal assigned straight to a property in
+    // the old generation, and such a dead closure keeps its run's young objects alive until the
+    // next full collection (docs/performance.md, "Closures and the scavenger").
+    const pump = (): void => net._pump(this);
+    this.pump = pump;
   }
 }
 
@@ -299,6 +303,8 @@ export class Network {
   private nextPartitionId = 1;
   private queued = 0;
   private readonly counters: MutableStats = { sent: 0, delivered: 0, dropped: 0, held: 0, duplicated: 0 };
+  /** Servers by kind and node, so a client that knows a node id can reach the server on it. */
+  private readonly servers = new Map<string, unknown>();
 
   constructor(
     private readonly scheduler: Scheduler,
@@ -415,6 +421,21 @@ export class Network {
     sb.conns.add(conn);
     this.openConns.set(conn.id, conn);
     return conn;
+  }
+
+  /**
+   * Register `server` as the `kind` server on `node` (service discovery: a client that knows a node
+   * id finds the server there). One server of a kind per node.
+   */
+  registerServer(kind: string, node: NodeId | string, server: unknown): void {
+    const key = `${kind}@${node}`;
+    assert(!this.servers.has(key), `node ${node} already runs a ${kind} server on this network`);
+    this.servers.set(key, server);
+  }
+
+  /** The `kind` server registered on `node`, if any. */
+  server(kind: string, node: NodeId | string): unknown {
+    return this.servers.get(`${kind}@${node}`);
   }
 
   /** How many connections are open right now. */

@@ -368,7 +368,8 @@ export class TaskManager {
         const fail = (r: string): void => task.fail(r);
         if (node.sink === "twoPhaseCommit") {
           const s = new TwoPhaseCommitSink(node, ref.subtask, this.brokerFor(task), fail, job.checkpoint.intervalMs > 0);
-          s.onIdle = () => task.enqueue(() => task.maybeFinish());
+          const onIdle = (): void => task.enqueue(() => task.maybeFinish()); // not a literal assigned to a property: see Task's constructor
+          s.onIdle = onIdle;
           return s;
         }
         const key = node.sink === "upsert" && node.upsertKey !== undefined ? registry.resolve("key", node.upsertKey) : undefined;

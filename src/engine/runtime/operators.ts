@@ -112,16 +112,17 @@ export class ReduceOperator extends KeyedOperator {
       const field = node.field ?? "value";
       const agg = node.agg ?? "sum";
       const get = (v: Value): number => (v as Record<string, number>)[field] as number;
-      this.combine = (a, b) => {
+      // Through locals, not `this.combine = (a, b) => ...`: see Task's constructor.
+      const combine: ReduceFunction = (a, b) => {
         const x = get(a);
         const y = agg === "count" ? 1 : get(b);
         const r = agg === "sum" || agg === "count" ? x + y : agg === "min" ? Math.min(x, y) : Math.max(x, y);
         return { ...(b as Record<string, Value>), [field]: r };
       };
+      this.combine = combine;
       if (agg === "count") {
-        const inner = this.combine;
-        this.first = (v) => ({ ...(v as Record<string, Value>), [field]: 1 });
-        this.combine = inner;
+        const first = (v: Value): Value => ({ ...(v as Record<string, Value>), [field]: 1 });
+        this.first = first;
       }
     }
   }
@@ -138,6 +139,26 @@ export class ReduceOperator extends KeyedOperator {
 }
 
 /** Runs a KeyedProcessFunction with keyed state and event/processing-time timers. */
+/**
+ * The context a process function sees while a record is processed: it reads the operator's current
+ * timestamp and key. A class rather than an object literal with getters: V8 allocates such a literal
+ * in the old generation, where a dead one keeps the young objects of its run alive until the next
+ * full collection (docs/performance.md, "Closures and the scavenger").
+ */
+class LiveProcessContext implements ProcessContext {
+  constructor(
+    private readonly op: { readonly currentTimestamp: number },
+    private readonly keys: { readonly currentKey: string },
+    readonly timerService: TimerService,
+  ) {}
+  get timestamp(): number {
+    return this.op.currentTimestamp;
+  }
+  get currentKey(): string {
+    return this.keys.currentKey;
+  }
+}
+
 export class ProcessOperator extends KeyedOperator {
   private readonly fn: KeyedProcessFunction;
   private watermark = MIN_WATERMARK;
@@ -167,16 +188,12 @@ export class ProcessOperator extends KeyedOperator {
       },
       deleteProcessingTimeTimer: (t) => b.deleteProcessingTimer(t),
     };
-    const ts = (): number => this.currentTs;
-    this.ctx = {
-      get timestamp() {
-        return ts();
-      },
-      get currentKey() {
-        return b.currentKey;
-      },
-      timerService: this.timerService,
-    };
+    this.ctx = new LiveProcessContext(this, b, this.timerService);
+  }
+
+  /** The timestamp of the record or timer being processed. */
+  get currentTimestamp(): number {
+    return this.currentTs;
   }
 
   override open(done: (e?: string) => void): void {

@@ -145,23 +145,29 @@ export class Task implements Output {
 
   constructor(readonly opts: TaskOptions) {
     // Assigned here rather than as field initializers: tsx names those with a `__name` call per task.
-    this.wakeEvent = () => {
+    // And through locals, not as `this.x = () => ...`: V8 allocates a function literal assigned
+    // straight to a property in the old generation, where a dead one keeps the young objects of its
+    // run alive until the next full collection (docs/performance.md, "Closures and the scavenger").
+    const wakeEvent = (): void => {
       this.scheduled = false;
       this.loop();
     };
-    this.stepEndEvent = () => {
+    const stepEndEvent = (): void => {
       this.busy = false;
       if (!this.alive) return;
       this.stepOutputs();
       this.wakeTail();
     };
-    this.flushEvent = () => {
+    const flushEvent = (): void => {
       this.flushTimer = undefined;
       if (!this.alive) return;
       // A step in progress has not produced its output yet: it goes out when the step ends.
       if (this.busy) this.flushAtStepEnd = true;
       else this.flushOutputs();
     };
+    this.wakeEvent = wakeEvent;
+    this.stepEndEvent = stepEndEvent;
+    this.flushEvent = flushEvent;
     this.name = subtaskName(opts.ref);
     for (let i = 0; i < opts.inputCount; i++) this.inputs.push(new InputChannel(i, `${this.name}/in${i}`));
     opts.outputs.forEach((o, oi) => {
