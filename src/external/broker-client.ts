@@ -207,8 +207,12 @@ class Session implements ConnectionHandlers {
   private readonly process: () => void;
 
   constructor(private readonly server: BrokerServer) {
-    const process = (): void => this.handleHead(); // not assigned as a literal: see Channel in network.ts
-    this.process = process;
+    this.process = Session.processOf(this);
+  }
+
+  /** See pumpOf in network.ts for why this closure is made by a function. */
+  private static processOf(s: Session): () => void {
+    return () => s.handleHead();
   }
 
   onMessage(payload: unknown): void {

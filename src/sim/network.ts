@@ -166,6 +166,16 @@ class Msg {
   ) {}
 }
 
+/**
+ * A channel's pump event. Made here rather than written as `this.pump = () => ...`: V8 allocates a
+ * function literal assigned straight to a property in the old generation, where a dead one keeps
+ * its run's young objects alive until the next full collection (docs/performance.md, "Closures and
+ * the scavenger"); a named local would get a `__name` call per channel from tsx.
+ */
+function pumpOf(net: Network, ch: Channel): () => void {
+  return () => net._pump(ch);
+}
+
 class Channel {
   head: Msg | null = null;
   tail: Msg | null = null;
@@ -187,11 +197,7 @@ class Channel {
     readonly toB: boolean,
     net: Network,
   ) {
-    // Not `this.pump = () => ...`: V8 allocates a function literal assigned straight to a property in
-    // the old generation, and such a dead closure keeps its run's young objects alive until the
-    // next full collection (docs/performance.md, "Closures and the scavenger").
-    const pump = (): void => net._pump(this);
-    this.pump = pump;
+    this.pump = pumpOf(net, this);
   }
 }
 

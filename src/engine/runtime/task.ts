@@ -144,30 +144,9 @@ export class Task implements Output {
   private flushAtStepEnd = false;
 
   constructor(readonly opts: TaskOptions) {
-    // Assigned here rather than as field initializers: tsx names those with a `__name` call per task.
-    // And through locals, not as `this.x = () => ...`: V8 allocates a function literal assigned
-    // straight to a property in the old generation, where a dead one keeps the young objects of its
-    // run alive until the next full collection (docs/performance.md, "Closures and the scavenger").
-    const wakeEvent = (): void => {
-      this.scheduled = false;
-      this.loop();
-    };
-    const stepEndEvent = (): void => {
-      this.busy = false;
-      if (!this.alive) return;
-      this.stepOutputs();
-      this.wakeTail();
-    };
-    const flushEvent = (): void => {
-      this.flushTimer = undefined;
-      if (!this.alive) return;
-      // A step in progress has not produced its output yet: it goes out when the step ends.
-      if (this.busy) this.flushAtStepEnd = true;
-      else this.flushOutputs();
-    };
-    this.wakeEvent = wakeEvent;
-    this.stepEndEvent = stepEndEvent;
-    this.flushEvent = flushEvent;
+    this.wakeEvent = Task.wakeEventOf(this);
+    this.stepEndEvent = Task.stepEndEventOf(this);
+    this.flushEvent = Task.flushEventOf(this);
     this.name = subtaskName(opts.ref);
     for (let i = 0; i < opts.inputCount; i++) this.inputs.push(new InputChannel(i, `${this.name}/in${i}`));
     opts.outputs.forEach((o, oi) => {
@@ -307,6 +286,35 @@ export class Task implements Output {
     if (this.scheduled || this.busy || !this.alive) return;
     this.scheduled = true;
     this.opts.sim.scheduler.tail(this.wakeEvent, this.opts.tm);
+  }
+
+  // The three events are made by static functions rather than written in the constructor: a
+  // function literal assigned straight to a property is allocated in V8's old generation, where a
+  // dead one keeps the young objects of its run alive until the next full collection
+  // (docs/performance.md, "Closures and the scavenger"); one assigned to a named local or a field
+  // initializer gets a `__name` call per task from tsx. A returned literal gets neither.
+  private static wakeEventOf(t: Task): () => void {
+    return () => {
+      t.scheduled = false;
+      t.loop();
+    };
+  }
+  private static stepEndEventOf(t: Task): () => void {
+    return () => {
+      t.busy = false;
+      if (!t.alive) return;
+      t.stepOutputs();
+      t.wakeTail();
+    };
+  }
+  private static flushEventOf(t: Task): () => void {
+    return () => {
+      t.flushTimer = undefined;
+      if (!t.alive) return;
+      // A step in progress has not produced its output yet: it goes out when the step ends.
+      if (t.busy) t.flushAtStepEnd = true;
+      else t.flushOutputs();
+    };
   }
 
   /** The mailbox loop as an event (made once, in the constructor). */
