@@ -59,12 +59,23 @@ export function caseName(seed: number): string {
   return `generated-seed-${seed}`;
 }
 
+/** The default arbitrary per fault level, built once per thread (arbitraries are immutable). */
+const baseArbs = new Map<FaultIntensity, fc.Arbitrary<Scenario>>();
+function baseArb(faults: FaultIntensity): fc.Arbitrary<Scenario> {
+  let a = baseArbs.get(faults);
+  if (a === undefined) {
+    a = scenarioArb({ faults });
+    baseArbs.set(faults, a);
+  }
+  return a;
+}
+
 /**
  * The arbitrary of generated cases with seed `seed`: the scenario's name and simulation seed are
  * fixed to it, and its bounds to at most the sweep's.
  */
 export function caseArb(seed: number, faults: FaultIntensity): fc.Arbitrary<Scenario> {
-  return scenarioArb({ faults }).map(
+  return baseArb(faults).map(
     (s): Scenario => ({
       ...s,
       name: caseName(seed),

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { caseSeed } from "./generate.ts";
-import { TaskPool } from "./pool.ts";
+import { TaskPool, defaultBatchSize } from "./pool.ts";
 import type { Task } from "./task.ts";
 
 const tasks = (n: number): Task[] =>
@@ -14,6 +14,17 @@ const tasks = (n: number): Task[] =>
     dateTag: "2026-11-24",
     sweepSeed: 9,
   }));
+
+describe("batches", () => {
+  test("a long sweep hands each worker up to 8 tasks at a time, a short one fewer, never none", () => {
+    expect(defaultBatchSize(300, 2)).toBe(8);
+    expect(defaultBatchSize(300, 1)).toBe(8);
+    expect(defaultBatchSize(64, 2)).toBe(4); // every worker still gets 8 batches
+    expect(defaultBatchSize(10, 2)).toBe(1);
+    expect(defaultBatchSize(0, 2)).toBe(1);
+    expect(defaultBatchSize(100, 0)).toBe(8);
+  });
+});
 
 describe("the task pool in this thread", () => {
   test("results come back in task order, one per task", async () => {

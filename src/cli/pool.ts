@@ -12,7 +12,7 @@ import { runTasks } from "./task.ts";
 export type PoolRunOptions = {
   /** Stop starting tasks after this long (wall clock); unset: no limit. */
   readonly timeBudgetMs?: number;
-  /** Tasks a worker gets at a time (default 1). */
+  /** Tasks a worker gets at a time (default: see `defaultBatchSize`). */
   readonly batchSize?: number;
   /** Called as each task's result arrives (in completion order). */
   readonly onResult?: (result: TaskResult) => void;
@@ -27,6 +27,21 @@ export type PoolRun = {
 };
 
 const ENTRY = new URL("./worker-entry.mjs", import.meta.url).href;
+
+/** Most tasks in one batch. */
+const MAX_BATCH = 8;
+/** Fewest batches each worker should get, so the last ones still balance the load. */
+const MIN_BATCHES_PER_WORKER = 8;
+
+/**
+ * Tasks handed to a worker at a time: each hand-off costs the main thread a message, a promise and
+ * a structured clone each way (a fifth of a core with one task per message; bench/sweep.ts), so a
+ * long sweep sends up to 8 at once, while every worker still gets at least 8 batches to balance the
+ * end of the sweep. Results still arrive per batch, in task order.
+ */
+export function defaultBatchSize(tasks: number, workers: number): number {
+  return Math.max(1, Math.min(MAX_BATCH, Math.floor(tasks / (Math.max(1, workers) * MIN_BATCHES_PER_WORKER))));
+}
 
 export class TaskPool {
   private readonly piscina: Piscina | undefined;
@@ -47,7 +62,7 @@ export class TaskPool {
   async run(tasks: readonly Task[], opts: PoolRunOptions = {}): Promise<PoolRun> {
     const t0 = performance.now();
     const budgetOver = (): boolean => opts.timeBudgetMs !== undefined && performance.now() - t0 >= opts.timeBudgetMs;
-    const batchSize = Math.max(1, opts.batchSize ?? 1);
+    const batchSize = Math.max(1, opts.batchSize ?? defaultBatchSize(tasks.length, this.workers));
     const slots: Array<TaskResult | undefined> = new Array<TaskResult | undefined>(tasks.length);
     let next = 0;
     const p = this.piscina;
