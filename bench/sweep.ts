@@ -3,12 +3,19 @@
  * (runs/s and the speed-up; target >= 1.8 with 2 workers on 2 cores), and the time to write the
  * reports of 1,000 runs (target < 2 s). Prints medians; asserts nothing about time.
  *
- * Each round runs the same RUNS generated cases (sweep seed SEED, default faults, no shrinking) on
- * a warmed-up pool (one untimed round first), so thread start-up, module loading and JIT warm-up
- * are left out. Each setting runs in a fresh process of its own (as `streamsim sweep` would), and
- * the same two again with `node --single-threaded-gc` (an experiment: see the table). The report time
- * is for 1,000 records built from the sweep's own records (ids renumbered), written to a temporary
- * folder.
+ * Each round runs the same RUNS generated cases (sweep seed SEED, default faults, no shrinking).
+ * The headline is a long sweep's steady state: V8 goes on optimising the generated runs' many code
+ * paths for a thousand runs or so in every worker (each worker thread compiles its own code), so the
+ * timed rounds come after untimed ones that give every worker WARMUP_RUNS_PER_WORKER runs. The
+ * first round of each setting (thread start-up, module loading and that warm-up included) is
+ * printed too, as "cold". Each setting runs in a fresh process of its own, as `streamsim sweep`
+ * would, with the command's own garbage-collection choice (`node --single-threaded-gc` with two
+ * workers or more: bin/gc.js); two more settings swap that choice (or take EXP1_FLAGS and
+ * EXP2_FLAGS), as the experiment behind it. The report time is for 1,000 records built from the sweep's own records (ids renumbered),
+ * written to a temporary folder.
+ *
+ *   npm run bench sweep
+ *   EXP1_FLAGS="--single-threaded-gc --no-concurrent-recompilation" EXP2_FLAGS="" npm run bench sweep
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -23,7 +30,9 @@ import { benchHeader, formatMs, formatRatio, formatTable, median, ratio } from "
 
 const RUNS = 300;
 const SEED = 20_261_124;
-const ROUNDS = 3;
+const ROUNDS = 5;
+/** Untimed runs each worker gets before the timed rounds. */
+const WARMUP_RUNS_PER_WORKER = Number(process.env["WARMUP_RUNS_PER_WORKER"] ?? 1200);
 const REPORT_RUNS = 1000;
 const REPORT_ROUNDS = 5;
 const TARGET_SPEEDUP = 1.8;
@@ -42,21 +51,24 @@ function tasks(): Task[] {
   }));
 }
 
-type Measured = { label: string; workers: number; runsMs: number[]; cpuMs: number[]; records: RunRecord[] };
+/** One setting: a worker count and, for the experiment, the pool's garbage-collection choice swapped. */
+type Setting = { readonly label: string; readonly workers: number; readonly nodeFlags: readonly string[] };
+type Measured = Setting & { coldMs: number; runsMs: number[]; cpuMs: number[]; records: RunRecord[] };
 
 /** The child process's side: one setting, measured in this process, written as JSON to `out`. */
-async function child(workers: number, label: string, out: string): Promise<void> {
-  writeFileSync(out, JSON.stringify(await measure(workers, label)));
+async function child(setting: Setting, out: string): Promise<void> {
+  writeFileSync(out, JSON.stringify(await measure(setting)));
 }
 
-/** Runs one setting in a child process with the given node flags. */
-function measureInChild(workers: number, nodeFlags: readonly string[], label: string): Measured {
+/** Runs one setting in a fresh child process. */
+function measureInChild(setting: Setting): Measured {
   const dir = mkdtempSync(join(tmpdir(), "streamsim-bench-sweep-child-"));
   const out = join(dir, "measured.json");
+  const label = setting.label;
   try {
-    const r = spawnSync(process.execPath, [...nodeFlags, "--import", "tsx", new URL("./run.ts", import.meta.url).pathname, "sweep"], {
+    const r = spawnSync(process.execPath, [...setting.nodeFlags, "--import", "tsx", new URL("./run.ts", import.meta.url).pathname, "sweep"], {
       stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, STREAMSIM_BENCH_SWEEP_CHILD: JSON.stringify({ workers, label, out }) },
+      env: { ...process.env, STREAMSIM_BENCH_SWEEP_CHILD: JSON.stringify({ setting, out }) },
     });
     if (r.status !== 0) throw new Error(`the child measuring "${label}" exited with ${r.status ?? r.signal}`);
     return JSON.parse(readFileSync(out, "utf8")) as Measured;
@@ -65,13 +77,16 @@ function measureInChild(workers: number, nodeFlags: readonly string[], label: st
   }
 }
 
-async function measure(workers: number, label: string): Promise<Measured> {
+async function measure(setting: Setting): Promise<Measured> {
+  const { label, workers } = setting;
   const pool = new TaskPool(workers);
   try {
+    const t0 = performance.now();
     await pool.warmup();
-    // JIT warm-up: one untimed round of the same tasks. The generated runs take many code paths, and
-    // V8 goes on optimising for a few hundred runs; a long sweep spends its time past that point.
     await pool.run(tasks());
+    const coldMs = performance.now() - t0;
+    const warmupRounds = Math.max(0, Math.ceil((WARMUP_RUNS_PER_WORKER * workers) / RUNS) - 1);
+    for (let w = 0; w < warmupRounds; w++) await pool.run(tasks());
     const runsMs: number[] = [];
     const cpuMs: number[] = [];
     let records: RunRecord[] = [];
@@ -88,7 +103,7 @@ async function measure(workers: number, label: string): Promise<Measured> {
           `(cpu ${formatMs((cpu.user + cpu.system) / 1000)}, slowest run ${formatMs(slowest)})`,
       );
     }
-    return { label, workers, runsMs, cpuMs, records };
+    return { ...setting, coldMs, runsMs, cpuMs, records };
   } finally {
     await pool.close();
   }
@@ -106,37 +121,48 @@ function thousandRuns(records: readonly RunRecord[]): RunSet {
 export async function main(): Promise<void> {
   const asChild = process.env["STREAMSIM_BENCH_SWEEP_CHILD"];
   if (asChild !== undefined) {
-    const { workers, label, out } = JSON.parse(asChild) as { workers: number; label: string; out: string };
-    return child(workers, label, out);
+    const { setting, out } = JSON.parse(asChild) as { setting: Setting; out: string };
+    return child(setting, out);
   }
   console.log(benchHeader("sweep"));
-  console.log(`${RUNS} generated runs (seed ${SEED}, faults normal, no shrinking) per round, ${ROUNDS} rounds per worker count`);
-  const one = measureInChild(1, [], "1 worker (streamsim sweep --workers 1)");
-  const two = measureInChild(2, [], "2 workers (streamsim sweep --workers 2)");
-  // An experiment kept for the record: V8's collector runs helper threads, so one worker keeps more
-  // than a core busy; single-threaded GC takes them away. It did not make two workers faster.
-  const oneSingle = measureInChild(1, ["--single-threaded-gc"], "1 worker, node --single-threaded-gc");
-  const twoSingle = measureInChild(2, ["--single-threaded-gc"], "2 workers, node --single-threaded-gc");
+  console.log(
+    `${RUNS} generated runs (seed ${SEED}, faults normal, no shrinking) per round; ${ROUNDS} timed rounds per setting after ` +
+      `${WARMUP_RUNS_PER_WORKER} untimed runs per worker (a long sweep's steady state)`,
+  );
+  // As `streamsim sweep` runs them (bin/gc.js picks the collector by worker count) ...
+  const one = measureInChild({ label: "1 worker (streamsim sweep --workers 1)", workers: 1, nodeFlags: [] });
+  const two = measureInChild({ label: "2 workers (streamsim sweep --workers 2)", workers: 2, nodeFlags: ["--single-threaded-gc"] });
+  // ... and the experiment behind that choice: the other collector each time (or EXP1_FLAGS, EXP2_FLAGS).
+  const flagsOf = (v: string | undefined, fallback: string[]): string[] => (v === undefined ? fallback : v.split(" ").filter((x) => x !== ""));
+  const labelOf = (workers: number, flags: readonly string[]): string =>
+    `${workers} ${workers === 1 ? "worker" : "workers"}, ${flags.length === 0 ? "V8's default GC" : `node ${flags.join(" ")}`}`;
+  const exp1 = flagsOf(process.env["EXP1_FLAGS"], ["--single-threaded-gc"]);
+  const exp2 = flagsOf(process.env["EXP2_FLAGS"], []);
+  const oneSingle = measureInChild({ label: labelOf(1, exp1), workers: 1, nodeFlags: exp1 });
+  const twoParallel = measureInChild({ label: labelOf(2, exp2), workers: 2, nodeFlags: exp2 });
   const hashes = (m: Measured): string => m.records.map((r) => `${r.id}:${r.verdict}:${r.traceHash}`).join(",");
-  const same = [one, oneSingle, twoSingle].every((m) => hashes(m) === hashes(two));
+  const same = [one, oneSingle, twoParallel].every((m) => hashes(m) === hashes(two));
   const rate = (m: Measured): number => (RUNS * 1000) / median(m.runsMs);
+  const coldRate = (m: Measured): number => (RUNS * 1000) / m.coldMs;
   const speedup = ratio(rate(two), rate(one));
   const failed = two.records.filter((r) => !r.asExpected).length;
   console.log(
     formatTable(
-      ["setting", "median wall", "runs/s", "cores busy (cpu / wall)", "runs per cpu-second"],
-      [one, two, oneSingle, twoSingle].map((m) => [
+      ["setting", "median wall", "runs/s", "cores busy (cpu / wall)", "runs per cpu-second", "cold: first round runs/s"],
+      [one, two, oneSingle, twoParallel].map((m) => [
         m.label,
         formatMs(median(m.runsMs)),
         rate(m).toFixed(1),
         (median(m.cpuMs) / median(m.runsMs)).toFixed(2),
         ((RUNS * 1000) / median(m.cpuMs)).toFixed(1),
+        coldRate(m).toFixed(1),
       ]),
     ),
   );
   console.log(
     `speed-up with 2 workers: ${formatRatio(speedup)} (target >= ${TARGET_SPEEDUP}x)${speedup >= TARGET_SPEEDUP ? "" : "  BELOW TARGET"}; ` +
-      `with single-threaded GC: ${formatRatio(ratio(rate(twoSingle), rate(oneSingle)))}; ` +
+      `cold (first round, start-up and JIT warm-up included): ${formatRatio(ratio(coldRate(two), coldRate(one)))}; ` +
+      `${twoParallel.label}: ${formatRatio(ratio(rate(twoParallel), rate(one)))}; ` +
       `ceiling from CPU use alone (2 cores / cores busy with 1 worker): ${formatRatio(2 / (median(one.cpuMs) / median(one.runsMs)))}`,
   );
   console.log(`same verdicts and trace hashes in every setting: ${same ? "yes" : "NO"}; ${failed} of ${RUNS} runs failed a check`);

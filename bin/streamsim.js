@@ -2,8 +2,18 @@
 // The streamsim command. streamsim is written in TypeScript and runs through tsx (a dependency):
 // register its loader in this process, then hand the arguments to src/cli/main.ts, whose exit
 // code becomes ours.
-import { register } from "tsx/esm/api";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { sweepWantsSingleThreadedGc } from "./gc.js";
 
+const args = process.argv.slice(2);
+if (sweepWantsSingleThreadedGc(args) && !process.execArgv.includes("--single-threaded-gc")) {
+  // V8 takes its GC flags at start-up only: run the same command again with the flag (see gc.js).
+  const child = spawnSync(process.execPath, ["--single-threaded-gc", ...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: "inherit" });
+  process.exit(child.status ?? (child.signal !== null ? 130 : 1));
+}
+
+const { register } = await import("tsx/esm/api");
 register();
 const { main } = await import("../src/cli/main.ts");
 process.exitCode = await main(process.argv.slice(2));
