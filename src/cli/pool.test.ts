@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { caseSeed } from "./generate.ts";
-import { TaskPool, defaultBatchSize } from "./pool.ts";
+import { TaskPool, guidedBatchSize } from "./pool.ts";
 import type { Task } from "./task.ts";
 
 const tasks = (n: number): Task[] =>
@@ -16,13 +16,13 @@ const tasks = (n: number): Task[] =>
   }));
 
 describe("batches", () => {
-  test("a long sweep hands each worker up to 8 tasks at a time, a short one fewer, never none", () => {
-    expect(defaultBatchSize(300, 2)).toBe(8);
-    expect(defaultBatchSize(300, 1)).toBe(8);
-    expect(defaultBatchSize(64, 2)).toBe(4); // every worker still gets 8 batches
-    expect(defaultBatchSize(10, 2)).toBe(1);
-    expect(defaultBatchSize(0, 2)).toBe(1);
-    expect(defaultBatchSize(100, 0)).toBe(8);
+  test("most of a long sweep goes out 8 tasks at a time, and the end one task at a time", () => {
+    expect(guidedBatchSize(300, 2)).toBe(8);
+    expect(guidedBatchSize(300, 1)).toBe(8);
+    expect(guidedBatchSize(40, 2)).toBe(5); // a quarter of a worker's share of what is left
+    expect(guidedBatchSize(7, 2)).toBe(1);
+    expect(guidedBatchSize(0, 2)).toBe(1);
+    expect(guidedBatchSize(100, 0)).toBe(8);
   });
 });
 

@@ -12,7 +12,7 @@ import { runTasks } from "./task.ts";
 export type PoolRunOptions = {
   /** Stop starting tasks after this long (wall clock); unset: no limit. */
   readonly timeBudgetMs?: number;
-  /** Tasks a worker gets at a time (default: see `defaultBatchSize`). */
+  /** Tasks a worker gets at a time (default: `guidedBatchSize`, shrinking towards the end). */
   readonly batchSize?: number;
   /** Called as each task's result arrives (in completion order). */
   readonly onResult?: (result: TaskResult) => void;
@@ -30,17 +30,18 @@ const ENTRY = new URL("./worker-entry.mjs", import.meta.url).href;
 
 /** Most tasks in one batch. */
 const MAX_BATCH = 8;
-/** Fewest batches each worker should get, so the last ones still balance the load. */
-const MIN_BATCHES_PER_WORKER = 8;
+/** A batch is at most this fraction of a worker's share of the tasks not yet handed out. */
+const GUIDE = 4;
 
 /**
- * Tasks handed to a worker at a time: each hand-off costs the main thread a message, a promise and
- * a structured clone each way (a fifth of a core with one task per message; bench/sweep.ts), so a
- * long sweep sends up to 8 at once, while every worker still gets at least 8 batches to balance the
- * end of the sweep. Results still arrive per batch, in task order.
+ * Tasks handed to a worker at a time, given how many are not handed out yet (guided scheduling):
+ * each hand-off costs the main thread a message, a promise and a structured clone each way (a fifth
+ * of a core with one task per message; bench/sweep.ts), so most of a long sweep goes out up to 8
+ * tasks at a time, and the batches shrink to single tasks towards the end, so that no worker sits
+ * idle while another finishes a long batch. Results still arrive per batch, in task order.
  */
-export function defaultBatchSize(tasks: number, workers: number): number {
-  return Math.max(1, Math.min(MAX_BATCH, Math.floor(tasks / (Math.max(1, workers) * MIN_BATCHES_PER_WORKER))));
+export function guidedBatchSize(remaining: number, workers: number): number {
+  return Math.max(1, Math.min(MAX_BATCH, Math.floor(remaining / (Math.max(1, workers) * GUIDE))));
 }
 
 export class TaskPool {
@@ -62,7 +63,6 @@ export class TaskPool {
   async run(tasks: readonly Task[], opts: PoolRunOptions = {}): Promise<PoolRun> {
     const t0 = performance.now();
     const budgetOver = (): boolean => opts.timeBudgetMs !== undefined && performance.now() - t0 >= opts.timeBudgetMs;
-    const batchSize = Math.max(1, opts.batchSize ?? defaultBatchSize(tasks.length, this.workers));
     const slots: Array<TaskResult | undefined> = new Array<TaskResult | undefined>(tasks.length);
     let next = 0;
     const p = this.piscina;
@@ -81,7 +81,8 @@ export class TaskPool {
       while (next < tasks.length || inFlight.size > 0) {
         while (next < tasks.length && inFlight.size < maxInFlight && !budgetOver()) {
           const start = next;
-          const batch = tasks.slice(start, start + batchSize);
+          const size = Math.max(1, opts.batchSize ?? guidedBatchSize(tasks.length - next, this.workers));
+          const batch = tasks.slice(start, start + size);
           next += batch.length;
           const job: Promise<void> = (p.run(batch) as Promise<TaskResult[]>).then((results) => {
             inFlight.delete(job);
