@@ -16,6 +16,7 @@
  *
  *   npm run bench sweep
  *   EXP1_FLAGS="--single-threaded-gc --no-concurrent-recompilation" EXP2_FLAGS="" npm run bench sweep
+ *   PASSES=3 WARMUP_RUNS_PER_WORKER=2400 npm run bench sweep
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -31,6 +32,8 @@ import { benchHeader, formatMs, formatRatio, formatTable, median, ratio } from "
 const RUNS = 300;
 const SEED = 20_261_124;
 const ROUNDS = 5;
+/** Times each setting is measured, taking turns with the others. */
+const PASSES = Number(process.env["PASSES"] ?? 2);
 /** Untimed runs each worker gets before the timed rounds. */
 const WARMUP_RUNS_PER_WORKER = Number(process.env["WARMUP_RUNS_PER_WORKER"] ?? 1200);
 const REPORT_RUNS = 1000;
@@ -127,19 +130,30 @@ export async function main(): Promise<void> {
   console.log(benchHeader("sweep"));
   console.log(
     `${RUNS} generated runs (seed ${SEED}, faults normal, no shrinking) per round; ${ROUNDS} timed rounds per setting after ` +
-      `${WARMUP_RUNS_PER_WORKER} untimed runs per worker (a long sweep's steady state)`,
+      `${WARMUP_RUNS_PER_WORKER} untimed runs per worker (a long sweep's steady state), in ${PASSES} passes taking turns`,
   );
   // As `streamsim sweep` runs them (bin/gc.js picks the collector by worker count) ...
-  const one = measureInChild({ label: "1 worker (streamsim sweep --workers 1)", workers: 1, nodeFlags: [] });
-  const two = measureInChild({ label: "2 workers (streamsim sweep --workers 2)", workers: 2, nodeFlags: ["--single-threaded-gc"] });
+  const settings: Setting[] = [
+    { label: "1 worker (streamsim sweep --workers 1)", workers: 1, nodeFlags: [] },
+    { label: "2 workers (streamsim sweep --workers 2)", workers: 2, nodeFlags: ["--single-threaded-gc"] },
+  ];
   // ... and the experiment behind that choice: the other collector each time (or EXP1_FLAGS, EXP2_FLAGS).
   const flagsOf = (v: string | undefined, fallback: string[]): string[] => (v === undefined ? fallback : v.split(" ").filter((x) => x !== ""));
   const labelOf = (workers: number, flags: readonly string[]): string =>
     `${workers} ${workers === 1 ? "worker" : "workers"}, ${flags.length === 0 ? "V8's default GC" : `node ${flags.join(" ")}`}`;
   const exp1 = flagsOf(process.env["EXP1_FLAGS"], ["--single-threaded-gc"]);
   const exp2 = flagsOf(process.env["EXP2_FLAGS"], []);
-  const oneSingle = measureInChild({ label: labelOf(1, exp1), workers: 1, nodeFlags: exp1 });
-  const twoParallel = measureInChild({ label: labelOf(2, exp2), workers: 2, nodeFlags: exp2 });
+  settings.push({ label: labelOf(1, exp1), workers: 1, nodeFlags: exp1 }, { label: labelOf(2, exp2), workers: 2, nodeFlags: exp2 });
+  // The settings take turns, PASSES times, so that a burst of load from elsewhere on a shared machine
+  // does not fall on one setting only; each setting's figures are medians over all its rounds.
+  const passes: Measured[][] = [];
+  for (let pass = 0; pass < PASSES; pass++) passes.push(settings.map(measureInChild));
+  const merged = settings.map((_, i): Measured => {
+    const all = passes.map((p) => p[i] as Measured);
+    const last = all[all.length - 1] as Measured;
+    return { ...last, coldMs: median(all.map((m) => m.coldMs)), runsMs: all.flatMap((m) => m.runsMs), cpuMs: all.flatMap((m) => m.cpuMs) };
+  });
+  const [one, two, oneSingle, twoParallel] = merged as [Measured, Measured, Measured, Measured];
   const hashes = (m: Measured): string => m.records.map((r) => `${r.id}:${r.verdict}:${r.traceHash}`).join(",");
   const same = [one, oneSingle, twoParallel].every((m) => hashes(m) === hashes(two));
   const rate = (m: Measured): number => (RUNS * 1000) / median(m.runsMs);
