@@ -548,12 +548,22 @@ export class JobManager {
       // metadata may have landed (a failed reply does not mean a failed write), so a recovering
       // JobManager never mistakes it for a completed checkpoint. A restart waits for this: restoring
       // an older checkpoint (or none) and then crashing before the discard would let the next
-      // JobManager resurrect it, with transactions the restore has since fenced.
-      this.storage.deleteCheckpoint(p.id, () => {
-        if (this.session !== session) return;
-        this.discarding--;
-        this.maybeRestart();
-      });
+      // JobManager resurrect it, with transactions the restore has since fenced. A failed delete
+      // (storage unreachable, a disk error) is retried every heartbeat interval until it succeeds:
+      // going on without it let a later JobManager restore this aborted checkpoint, whose pending
+      // transactions the restored older one had fenced, and fail over forever
+      // (scenarios/regressions/aborted-checkpoint-resurrected-after-failed-discard.json).
+      const discard = (): void =>
+        this.storage.deleteCheckpoint(p.id, (derr) => {
+          if (this.session !== session) return;
+          if (derr) {
+            this.c.sim.scheduler.schedule(this.c.cluster.heartbeatIntervalMs, discard, this.node);
+            return;
+          }
+          this.discarding--;
+          this.maybeRestart();
+        });
+      discard();
     });
   }
 
