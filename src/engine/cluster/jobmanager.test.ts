@@ -18,6 +18,9 @@ import {
   WatermarkStrategy,
   type JobExecutionResult,
 } from "../api/index.ts";
+import type { Scenario } from "../../scenario.ts";
+import resurrected from "../../../scenarios/regressions/aborted-checkpoint-resurrected-after-failed-discard.json" with { type: "json" };
+import { runScenario } from "./job.ts";
 
 /** Partition p, record i: { id: "p<p>-<i>", value: i }. */
 function input(partitions: number, perPartition: number): InputRecord[][] {
@@ -119,6 +122,19 @@ describe("recovery of the completed checkpoints", () => {
       expect(r.status).toBe("FINISHED");
       exactlyTheInput(r, records);
     }
+  });
+
+  test("a discard that fails in a partition is retried until it succeeds, before the restart, so a later JobManager does not recover the aborted checkpoint", () => {
+    // Checkpoint 3's metadata lands but its reply is lost in a partition (JobManager | storage), and
+    // so is the first discard; the JobManager then crashes at the 4th trigger.
+    const r = runScenario(resurrected as unknown as Scenario);
+    const aborted = r.checkpoints.find((c) => c.id === 3);
+    expect(aborted?.status).toBe("FAILED");
+    const recovered = r.trace.filter((e) => e.kind === "jm-recovered").map((e) => e.data["checkpoints"]);
+    expect(recovered).toHaveLength(2);
+    expect(recovered[1]).not.toContain(3);
+    expect(r.trace.filter((e) => e.kind === "fenced" && e.data["op"] === "commit")).toEqual([]);
+    expect(r.status).toBe("FINISHED");
   });
 
   test("a checkpoint whose metadata lands after it expired is deleted, so a later JobManager recovers the checkpoint before it", () => {
