@@ -112,7 +112,7 @@ export class ReduceOperator extends KeyedOperator {
       const field = node.field ?? "value";
       const agg = node.agg ?? "sum";
       const get = (v: Value): number => (v as Record<string, number>)[field] as number;
-      // Through locals, not `this.combine = (a, b) => ...`: see Task's constructor.
+      // Through locals, not `this.combine = (a, b) => ...`: see Task.wakeEventOf.
       const combine: ReduceFunction = (a, b) => {
         const x = get(a);
         const y = agg === "count" ? 1 : get(b);
