@@ -210,7 +210,7 @@ class Session implements ConnectionHandlers {
     this.process = Session.processOf(this);
   }
 
-  /** See pumpOf in network.ts for why this closure is made by a function. */
+  /** Made by a function for the reason given at pumpOf in network.ts. */
   private static processOf(s: Session): () => void {
     return () => s.handleHead();
   }

@@ -492,8 +492,8 @@ function runProcess(node: PlanNode & { kind: "process" }, input: readonly Keyed[
 
 /**
  * What a process function sees while the interpreter feeds it a record. A class, not an object
- * literal with getters: V8 allocates such a literal in the old generation, where a dead one keeps
- * young objects alive until the next full collection (docs/performance.md, "Closures and the scavenger").
+ * literal with getters (see `oldGenerationShapes` in eslint.config.js). The engine has its own
+ * (LiveProcessContext): the oracle shares no code with it.
  */
 class ReadingProcessContext implements ProcessContext {
   constructor(

@@ -167,10 +167,8 @@ class Msg {
 }
 
 /**
- * A channel's pump event. Made here rather than written as `this.pump = () => ...`: V8 allocates a
- * function literal assigned straight to a property in the old generation, where a dead one keeps
- * its run's young objects alive until the next full collection (docs/performance.md, "Closures and
- * the scavenger"); a named local would get a `__name` call per channel from tsx.
+ * A channel's pump event, made by a function: not `this.pump = () => ...` (see `oldGenerationShapes`
+ * in eslint.config.js), and not a named local, which tsx would wrap in a `__name` call per channel.
  */
 function pumpOf(net: Network, ch: Channel): () => void {
   return () => net._pump(ch);

@@ -368,7 +368,7 @@ export class TaskManager {
         const fail = (r: string): void => task.fail(r);
         if (node.sink === "twoPhaseCommit") {
           const s = new TwoPhaseCommitSink(node, ref.subtask, this.brokerFor(task), fail, job.checkpoint.intervalMs > 0);
-          const onIdle = (): void => task.enqueue(() => task.maybeFinish()); // not a literal assigned to a property: see Task.wakeEventOf
+          const onIdle = (): void => task.enqueue(() => task.maybeFinish()); // not a literal assigned to a property (see `oldGenerationShapes` in eslint.config.js)
           s.onIdle = onIdle;
           return s;
         }

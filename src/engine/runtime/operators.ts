@@ -112,7 +112,7 @@ export class ReduceOperator extends KeyedOperator {
       const field = node.field ?? "value";
       const agg = node.agg ?? "sum";
       const get = (v: Value): number => (v as Record<string, number>)[field] as number;
-      // Through locals, not `this.combine = (a, b) => ...`: see Task.wakeEventOf.
+      // Through locals, not `this.combine = (a, b) => ...` (see `oldGenerationShapes` in eslint.config.js).
       const combine: ReduceFunction = (a, b) => {
         const x = get(a);
         const y = agg === "count" ? 1 : get(b);
@@ -140,10 +140,8 @@ export class ReduceOperator extends KeyedOperator {
 
 /** Runs a KeyedProcessFunction with keyed state and event/processing-time timers. */
 /**
- * The context a process function sees while a record is processed: it reads the operator's current
- * timestamp and key. A class rather than an object literal with getters: V8 allocates such a literal
- * in the old generation, where a dead one keeps the young objects of its run alive until the next
- * full collection (docs/performance.md, "Closures and the scavenger").
+ * The context a process function sees while a record is processed: the operator's current timestamp
+ * and key. A class, not an object literal with getters (see `oldGenerationShapes` in eslint.config.js).
  */
 class LiveProcessContext implements ProcessContext {
   constructor(

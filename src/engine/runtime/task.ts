@@ -288,11 +288,9 @@ export class Task implements Output {
     this.opts.sim.scheduler.tail(this.wakeEvent, this.opts.tm);
   }
 
-  // The three events are made by static functions rather than written in the constructor: a
-  // function literal assigned straight to a property is allocated in V8's old generation, where a
-  // dead one keeps the young objects of its run alive until the next full collection
-  // (docs/performance.md, "Closures and the scavenger"); one assigned to a named local or a field
-  // initializer gets a `__name` call per task from tsx. A returned literal gets neither.
+  // The three events are made by static functions: not `this.x = () => ...` (see
+  // `oldGenerationShapes` in eslint.config.js), and not named locals or field initializers, which
+  // tsx wraps in a `__name` call per task. A returned literal gets neither.
   private static wakeEventOf(t: Task): () => void {
     return () => {
       t.scheduled = false;
