@@ -11,8 +11,8 @@
  * printed too, as "cold". Each setting runs in a fresh process of its own, as `streamsim sweep`
  * would, with the command's own garbage-collection choice (`node --single-threaded-gc` with two
  * workers or more: bin/gc.js); two more settings swap that choice (or take EXP1_FLAGS and
- * EXP2_FLAGS), as the experiment behind it. The report time is for 1,000 records built from the sweep's own records (ids renumbered),
- * written to a temporary folder.
+ * EXP2_FLAGS), as the experiment behind it. The report time is for 1,000 records built from the
+ * sweep's own records (ids renumbered), written to a temporary folder.
  *
  *   npm run bench sweep
  *   EXP1_FLAGS="--single-threaded-gc --no-concurrent-recompilation" EXP2_FLAGS="" npm run bench sweep
@@ -54,7 +54,7 @@ function tasks(): Task[] {
   }));
 }
 
-/** One setting: a worker count and, for the experiment, the pool's garbage-collection choice swapped. */
+/** One setting: a worker count and the node flags its process starts with. */
 type Setting = { readonly label: string; readonly workers: number; readonly nodeFlags: readonly string[] };
 type Measured = Setting & { coldMs: number; runsMs: number[]; cpuMs: number[]; records: RunRecord[] };
 
