@@ -69,7 +69,7 @@ function measureInChild(setting: Setting): Measured {
   const out = join(dir, "measured.json");
   const label = setting.label;
   try {
-    const r = spawnSync(process.execPath, [...setting.nodeFlags, "--import", "tsx", new URL("./run.ts", import.meta.url).pathname, "sweep"], {
+    const r = spawnSync(process.execPath, [...setting.nodeFlags, "--import", new URL("../bin/typescript.js", import.meta.url).href, new URL("./run.ts", import.meta.url).pathname, "sweep"], {
       stdio: ["ignore", "inherit", "inherit"],
       env: { ...process.env, STREAMSIM_BENCH_SWEEP_CHILD: JSON.stringify({ setting, out }) },
     });

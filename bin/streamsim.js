@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// The streamsim command. streamsim is written in TypeScript and runs through tsx (a dependency):
-// register its loader in this process, then hand the arguments to src/cli/main.ts, whose exit
-// code becomes ours.
+// The streamsim command. streamsim is written in TypeScript: register the loader that compiles
+// its sources (typescript.js) in this process, then hand the arguments to src/cli/main.ts, whose
+// exit code becomes ours.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { sweepWantsSingleThreadedGc } from "./gc.js";
@@ -13,7 +13,6 @@ if (sweepWantsSingleThreadedGc(args) && !process.execArgv.includes("--single-thr
   process.exit(child.status ?? (child.signal !== null ? 130 : 1));
 }
 
-const { register } = await import("tsx/esm/api");
-register();
+await import("./typescript.js");
 const { main } = await import("../src/cli/main.ts");
 process.exitCode = await main(process.argv.slice(2));

@@ -45,7 +45,8 @@ describe("determinism", () => {
       return f;
     });
     const here = scenarios.map((s) => runScenario(s).traceHash);
-    // A tiny script in a fresh Node process (tsx loads the TypeScript sources): parse each file and run it.
+    // A tiny script in a fresh Node process (streamsim's loader, bin/typescript.js, loads the
+    // TypeScript sources): parse each file and run it.
     const script = join(dir, "hashes.ts");
     const src = (p: string): string => JSON.stringify(pathToFileURL(join(ROOT, p)).href);
     writeFileSync(
@@ -62,7 +63,7 @@ describe("determinism", () => {
         `process.stdout.write(JSON.stringify(hashes));`,
       ].join("\n"),
     );
-    const child = spawnSync(process.execPath, ["--import", "tsx", script, ...files], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+    const child = spawnSync(process.execPath, ["--import", pathToFileURL(join(ROOT, "bin/typescript.js")).href, script, ...files], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
     expect(child.stderr).toBe("");
     expect(child.status).toBe(0);
     expect(JSON.parse(child.stdout)).toEqual(here);

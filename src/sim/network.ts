@@ -167,8 +167,8 @@ class Msg {
 }
 
 /**
- * A channel's pump event, made by a function: not `this.pump = () => ...` (see `oldGenerationShapes`
- * in eslint.config.js), and not a named local, which tsx would wrap in a `__name` call per channel.
+ * A channel's pump event, made by a function, not `this.pump = () => ...` (see `oldGenerationShapes`
+ * in eslint.config.js).
  */
 function pumpOf(net: Network, ch: Channel): () => void {
   return () => net._pump(ch);

@@ -5,7 +5,7 @@
  * collection after the run still promotes. A run that leaves nothing behind gives a few KB (caches);
  * a run whose objects stay reachable from old-generation garbage gives its whole world (250-600 KB).
  *
- *   node --no-opt --expose-gc --import tsx src/engine/cluster/scavenge-probe.ts [count]
+ *   node --no-opt --expose-gc --import ./bin/typescript.js src/engine/cluster/scavenge-probe.ts [count]
  */
 import fc from "fast-check";
 import v8 from "node:v8";

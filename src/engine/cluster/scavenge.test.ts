@@ -14,10 +14,12 @@ import { fileURLToPath } from "node:url";
 import { expect, test } from "vitest";
 
 const PROBE = fileURLToPath(new URL("./scavenge-probe.ts", import.meta.url));
+/** streamsim's TypeScript loader, as the command and the sweep workers use it. */
+const LOADER = new URL("../../../bin/typescript.js", import.meta.url).href;
 
 function probe(count: number): Promise<number[]> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ["--no-opt", "--expose-gc", "--import", "tsx", PROBE, String(count)], { encoding: "utf8" }, (err, stdout, stderr) => {
+    execFile(process.execPath, ["--no-opt", "--expose-gc", "--import", LOADER, PROBE, String(count)], { encoding: "utf8" }, (err, stdout, stderr) => {
       if (err !== null) reject(new Error(`${err.message}\n${stderr}`));
       else resolve(JSON.parse(stdout.trim().split("\n").at(-1) ?? "[]") as number[]);
     });

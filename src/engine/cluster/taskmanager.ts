@@ -27,7 +27,7 @@ import type { JmToTm, TaskDeployment, TmToJm } from "./messages.ts";
 
 /**
  * The two ends of a data channel. Classes rather than objects of closures: a deployment makes
- * two per channel, and named closures cost a `__name` call each under tsx (esbuild's keepNames).
+ * two per channel, and a class's methods are shared where closures would be made anew each time.
  */
 class ProducerEnd implements ConnectionHandlers {
   constructor(
@@ -307,7 +307,6 @@ export class TaskManager {
       outputs,
       outputKeys: outputs.map((o) => (o.edge.key !== undefined ? this.c.registry.resolve("key", o.edge.key) : undefined)),
       inputCount: node.kind === "source" ? 1 : graph.inputChannels(d.ref).length,
-      // Method shorthand, not arrows: tsx names each arrow property with a `__name` call, per task.
       slowFactor() {
         return tm.c.slowdown.get(d.ref.vertex) ?? 1;
       },

@@ -11,7 +11,7 @@ type Records = Array<{ value: JsonValue; ts: number }>;
 
 /**
  * A class rather than an object of closures: one is made per source and sink at every deployment,
- * and named closures cost a `__name` call each under tsx (esbuild's keepNames).
+ * and a class's methods are shared where closures would be made anew each time.
  */
 class BrokerClientPort implements BrokerPort {
   constructor(private readonly c: BrokerClient) {}

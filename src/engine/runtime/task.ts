@@ -288,9 +288,8 @@ export class Task implements Output {
     this.opts.sim.scheduler.tail(this.wakeEvent, this.opts.tm);
   }
 
-  // The three events are made by static functions: not `this.x = () => ...` (see
-  // `oldGenerationShapes` in eslint.config.js), and not named locals or field initializers, which
-  // tsx wraps in a `__name` call per task. A returned literal gets neither.
+  // The three events are made by static functions, not `this.x = () => ...` (see
+  // `oldGenerationShapes` in eslint.config.js).
   private static wakeEventOf(t: Task): () => void {
     return () => {
       t.scheduled = false;
