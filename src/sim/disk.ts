@@ -249,7 +249,6 @@ type MirrorEffect = {
 const OK: Outcome<undefined> = { ok: true, value: undefined };
 const EIO: Outcome<never> = { ok: false, code: "EIO" };
 
-const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 const keyOf = (dir: DirNode, name: string): string => `${dir.id}/${name}`;
@@ -976,7 +975,12 @@ export class SimDisk {
 }
 
 function toBytes(data: Uint8Array | string): Uint8Array {
-  return typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
+  if (typeof data !== "string") return new Uint8Array(data);
+  // Buffer.from copies a short string into Node's shared 8 KiB pool: far cheaper than
+  // TextEncoder.encode's own ArrayBuffer per write (most writes are a few dozen bytes). Wrapped
+  // as a plain Uint8Array view, so slice() copies as everywhere else (Buffer's slice would share).
+  const b = Buffer.from(data, "utf8");
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
 const childPath = (dir: string, name: string): string => (dir === "/" ? `/${name}` : `${dir}/${name}`);
