@@ -167,7 +167,11 @@ export class StorageServer {
         const dir = chkDir(req.id);
         const path = `${dir}/${req.name}`;
         const steps = this.ensureDir(dir, []);
-        steps.push({ op: "writeFile", path, data: sealed(req.data) }, { op: "fsync", path }, { op: "fsyncDir", path: dir });
+        steps.push(
+          { op: "writeFile", path, data: sealed(req.data) },
+          { op: "fsync", path },
+          { op: "fsyncDir", path: dir },
+        );
         this.run(steps, reply, path);
         return;
       }
