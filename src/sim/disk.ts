@@ -253,8 +253,6 @@ const decoder = new TextDecoder();
 
 const keyOf = (dir: DirNode, name: string): string => `${dir.id}/${name}`;
 
-const byId = (a: { readonly id: number }, b: { readonly id: number }): number => a.id - b.id;
-
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
@@ -728,7 +726,7 @@ export class SimDisk {
       const g = this.groupOf.get(s);
       if (g !== undefined && !touched.includes(g)) touched.push(g);
     }
-    if (touched.length > 1) touched.sort(byId);
+    if (touched.length > 1) touched.sort((a, b) => a.id - b.id);
     let group = touched[0];
     if (group === undefined) {
       group = { id: this.nextGroupId++, keys: new Map() };
@@ -764,27 +762,18 @@ export class SimDisk {
 
   /** fsyncDir: every change group touching `dir` becomes durable as a whole. */
   private syncDirEntries(dir: DirNode): void {
-    const set = this.groupsByDir.get(dir);
-    if (set === undefined || set.size === 0) return;
-    if (set.size === 1) {
-      // The common case, without a copy (syncGroup deletes the group from `set` as it is visited).
-      for (const g of set) this.syncGroup(g);
-      return;
-    }
     // In creation order, as a scan of `groups` would visit them.
-    const toSync = [...set].sort(byId);
-    for (const g of toSync) this.syncGroup(g);
-  }
-
-  private syncGroup(g: ChangeGroup): void {
-    for (const [s, k] of g.keys) {
-      const cur = k.dir.current.get(k.name);
-      if (cur === undefined) k.dir.durable.delete(k.name);
-      else k.dir.durable.set(k.name, cur);
-      this.groupOf.delete(s);
-      this.groupsByDir.get(k.dir)?.delete(g);
+    const toSync = [...(this.groupsByDir.get(dir) ?? [])].sort((a, b) => a.id - b.id);
+    for (const g of toSync) {
+      for (const [s, k] of g.keys) {
+        const cur = k.dir.current.get(k.name);
+        if (cur === undefined) k.dir.durable.delete(k.name);
+        else k.dir.durable.set(k.name, cur);
+        this.groupOf.delete(s);
+        this.groupsByDir.get(k.dir)?.delete(g);
+      }
+      this.groups.delete(g.id);
     }
-    this.groups.delete(g.id);
   }
 
   // ---- crash ------------------------------------------------------------------------------------
@@ -799,7 +788,7 @@ export class SimDisk {
     const overrides = new Map<DirNode, Map<string, FsNode | undefined>>();
     let entryChangesKept = 0;
     let entryChangesLost = 0;
-    const groups = [...this.groups.values()].sort(byId);
+    const groups = [...this.groups.values()].sort((a, b) => a.id - b.id);
     for (const g of groups) {
       if (!entryRandom.chance(0.5)) {
         entryChangesLost++;
