@@ -5,7 +5,7 @@
  * partition, after the network's delay) and the client reconnects on the next request. There is no
  * request timeout: a request on a connection that stays open (e.g. clogged) waits.
  */
-import type { Network, Connection, ConnectionHandlers, NetError } from "../sim/network.ts";
+import type { Network, Connection, NetError } from "../sim/network.ts";
 import type { Scheduler, SimNode } from "../sim/scheduler.ts";
 
 export type RpcError = { readonly code: string; readonly message: string };
@@ -25,48 +25,19 @@ export class RpcServer {
     private readonly handler: RpcHandler,
   ) {}
 
-  /** @internal the handlers of the server end of a new connection (`conn` set once connected). */
-  newEnd(): ServerEnd {
-    return new ServerEnd(this.node, this.handler);
-  }
-}
-
-/** A request's reply function (made by a function: see pumpOf in src/sim/network.ts). */
-function replyOf(end: ServerEnd, rid: number): (err: RpcError | null, result?: unknown) => void {
-  return (err, result) => end.reply(rid, err, result);
-}
-
-/** The server end of one connection (a class, not an object of closures: one allocation per connection). */
-class ServerEnd implements ConnectionHandlers {
-  conn: Connection | undefined = undefined;
-  constructor(
-    private readonly node: SimNode,
-    private readonly handler: RpcHandler,
-  ) {}
-
-  onMessage(p: unknown): void {
-    if (!this.node.alive) return;
-    const req = p as Req;
-    this.handler(req.body, replyOf(this, req.rid));
-  }
-
-  onBreak(): void {}
-
-  reply(rid: number, err: RpcError | null, result: unknown): void {
-    const c = this.conn;
-    if (c !== undefined && c.open) c.endB.send({ rid, err, result } satisfies Resp);
-  }
-}
-
-/** The client end of one connection. */
-class ClientEnd implements ConnectionHandlers {
-  conn: Connection | undefined = undefined;
-  constructor(private readonly client: RpcClient) {}
-  onMessage(p: unknown): void {
-    this.client._response(p as Resp);
-  }
-  onBreak(e: NetError): void {
-    this.client._broken(this.conn as Connection, e);
+  /** @internal handlers of the server end of a new connection. */
+  endHandlers(getConn: () => Connection | undefined): { onMessage(p: unknown): void; onBreak(): void } {
+    return {
+      onMessage: (p) => {
+        if (!this.node.alive) return;
+        const req = p as Req;
+        this.handler(req.body, (err, result) => {
+          const c = getConn();
+          if (c !== undefined && c.open) c.endB.send({ rid: req.rid, err, result } satisfies Resp);
+        });
+      },
+      onBreak: () => {},
+    };
   }
 }
 
@@ -103,34 +74,35 @@ export class RpcClient {
   }
 
   private open(): void {
-    const clientEnd = new ClientEnd(this);
-    const serverEnd = this.server.newEnd();
-    const conn = this.network.connect(this.from.id, this.server.node.id, clientEnd, serverEnd);
-    clientEnd.conn = conn;
-    serverEnd.conn = conn;
+    let conn: Connection | undefined = undefined;
+    const serverEnd = this.server.endHandlers(() => conn);
+    conn = this.network.connect(
+      this.from.id,
+      this.server.node.id,
+      {
+        onMessage: (p) => {
+          const resp = p as Resp;
+          const pending = this.outstanding.get(resp.rid);
+          if (pending === undefined) return;
+          this.outstanding.delete(resp.rid);
+          pending.cb(resp.err, resp.result);
+        },
+        onBreak: (e: NetError) => {
+          if (this.conn === conn) this.conn = undefined;
+          const err = { code: e.code, message: e.message };
+          // Only the requests sent on this connection: a newer one may be open and working.
+          const failed: Array<RpcCallback<unknown>> = [];
+          for (const [rid, p] of [...this.outstanding]) {
+            if (p.conn !== conn) continue;
+            this.outstanding.delete(rid);
+            failed.push(p.cb);
+          }
+          for (const cb of failed) cb(err, undefined);
+          this.onBroken?.(err);
+        },
+      },
+      serverEnd,
+    );
     this.conn = conn;
-  }
-
-  /** @internal A response came on one of this client's connections. */
-  _response(resp: Resp): void {
-    const pending = this.outstanding.get(resp.rid);
-    if (pending === undefined) return;
-    this.outstanding.delete(resp.rid);
-    pending.cb(resp.err, resp.result);
-  }
-
-  /** @internal The connection `conn` broke. */
-  _broken(conn: Connection, e: NetError): void {
-    if (this.conn === conn) this.conn = undefined;
-    const err = { code: e.code, message: e.message };
-    // Only the requests sent on this connection: a newer one may be open and working.
-    const failed: Array<RpcCallback<unknown>> = [];
-    for (const [rid, p] of [...this.outstanding]) {
-      if (p.conn !== conn) continue;
-      this.outstanding.delete(rid);
-      failed.push(p.cb);
-    }
-    for (const cb of failed) cb(err, undefined);
-    this.onBroken?.(err);
   }
 }
