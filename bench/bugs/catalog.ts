@@ -151,7 +151,7 @@ export const BUGS: readonly Bug[] = [
     title: "Checkpoint storage acknowledges a state file before it is fsynced, so the metadata can be durable while the state is not.",
     models: "Metadata written before the state files are durable (the classic missing-fsync bug): a storage crash leaves a checkpoint that looks complete but whose state is gone.",
     file: STORAGE,
-    find: "            (n) => d.fsync(path, (e) => n(diskErr(e))),\n",
+    find: "          { op: \"fsync\", path },\n",
     replace: "",
   },
   {

@@ -353,10 +353,7 @@ export class BrokerClient {
     const server = BrokerServer.lookup(network, brokerNodeId);
     assert(server !== undefined, `no broker server runs on node ${brokerNodeId}`);
     this.incarnation = fromNode.incarnation;
-    this.conn = server.accept(fromNode.id, {
-      onMessage: (payload) => this.onResponse(payload as WireResponse),
-      onBreak: (err) => this.fail(new BrokerError(err.code, stripCode(err.message, err.code))),
-    });
+    this.conn = server.accept(fromNode.id, new ClientHandlers(this));
   }
 
   /** The error that broke the connection (or closed the client), or null while usable. */
@@ -372,26 +369,26 @@ export class BrokerClient {
   // ---- requests ---------------------------------------------------------------------------
 
   fetch(topic: string, partition: number, offset: number, maxRecords: number, isolation: Isolation, cb: BrokerCallback<FetchResult>): void {
-    this.call({ id: 0, op: "fetch", args: { topic, partition, offset, maxRecords, isolation } }, cb);
+    this.call("fetch", { topic, partition, offset, maxRecords, isolation }, cb);
   }
 
   /** A read_uncommitted fetch as parallel arrays: no object per record (what a source needs). */
   fetchValues(topic: string, partition: number, offset: number, maxRecords: number, cb: BrokerCallback<ValuesResult>): void {
-    this.call({ id: 0, op: "fetchValues", args: { topic, partition, offset, maxRecords } }, cb);
+    this.call("fetchValues", { topic, partition, offset, maxRecords }, cb);
   }
 
   /** Per partition of `topic`: the last stable offset (read_committed) or the log end offset. */
   endOffsets(topic: string, isolation: Isolation, cb: BrokerCallback<readonly number[]>): void {
-    this.call({ id: 0, op: "endOffsets", args: { topic, isolation } }, cb);
+    this.call("endOffsets", { topic, isolation }, cb);
   }
 
   /** A non-transactional write (the plain sink). */
   append(topic: string, partition: number, records: readonly ProducerRecord[], cb: BrokerCallback<{ baseOffset: number }>): void {
-    this.call({ id: 0, op: "append", args: { topic, partition, records: records.slice() } }, cb);
+    this.call("append", { topic, partition, records: records.slice() }, cb);
   }
 
   initTransactions(tid: string, cb: BrokerCallback<{ epoch: number; txnSeq: number }>): void {
-    this.call({ id: 0, op: "initTransactions", args: { tid } }, cb);
+    this.call("initTransactions", { tid }, cb);
   }
 
   write(
@@ -402,7 +399,7 @@ export class BrokerClient {
     records: readonly ProducerRecord[],
     cb: BrokerCallback<{ txnSeq: number; baseOffset: number }>,
   ): void {
-    this.call({ id: 0, op: "write", args: { tid, epoch, topic, partition, records: records.slice() } }, cb);
+    this.call("write", { tid, epoch, topic, partition, records: records.slice() }, cb);
   }
 
   /**
@@ -419,7 +416,7 @@ export class BrokerClient {
     timestamps: readonly number[],
     cb: BrokerCallback<{ txnSeq: number; baseOffset: number }>,
   ): void {
-    this.call({ id: 0, op: "writeValues", args: { tid, epoch, topic, partition, values, timestamps } }, cb);
+    this.call("writeValues", { tid, epoch, topic, partition, values, timestamps }, cb);
   }
 
   commit(
@@ -429,25 +426,25 @@ export class BrokerClient {
     meta: { checkpointId: number },
     cb: BrokerCallback<{ alreadyCommitted: boolean; nextTxnSeq: number }>,
   ): void {
-    this.call({ id: 0, op: "commit", args: { tid, epoch, txnSeq, checkpointId: meta.checkpointId } }, cb);
+    this.call("commit", { tid, epoch, txnSeq, checkpointId: meta.checkpointId }, cb);
   }
 
   abort(tid: string, epoch: number, cb: BrokerCallback<{ abortedTxnSeq: number | null; nextTxnSeq: number }>): void {
-    this.call({ id: 0, op: "abort", args: { tid, epoch } }, cb);
+    this.call("abort", { tid, epoch }, cb);
   }
 
   /** A batch of upserts into the table `topic`, applied in order. */
   upsert(topic: string, entries: readonly UpsertEntry[], cb: BrokerCallback<null>): void {
-    this.call({ id: 0, op: "upsert", args: { topic, entries: entries.slice() } }, cb);
+    this.call("upsert", { topic, entries: entries.slice() }, cb);
   }
 
   commitOffsets(group: string, offsets: readonly TopicPartitionOffset[], checkpointId: number, cb: BrokerCallback<null>): void {
-    this.call({ id: 0, op: "commitOffsets", args: { group, offsets: offsets.slice(), checkpointId } }, cb);
+    this.call("commitOffsets", { group, offsets: offsets.slice(), checkpointId }, cb);
   }
 
   /** The tid's transaction state, or null if it never called initTransactions. */
   currentTxn(tid: string, cb: BrokerCallback<TxnState | null>): void {
-    this.call({ id: 0, op: "currentTxn", args: { tid } }, cb);
+    this.call("currentTxn", { tid }, cb);
   }
 
   /**
@@ -471,7 +468,7 @@ export class BrokerClient {
 
   // ---- internals --------------------------------------------------------------------------
 
-  private call<T>(req: WireRequest, cb: BrokerCallback<T>): void {
+  private call<K extends BrokerOp, T>(op: K, args: BrokerOps[K]["req"], cb: BrokerCallback<T>): void {
     assert(
       this.fromNode.incarnation === this.incarnation,
       `broker client of ${this.fromNode.id} used after its node crashed (incarnation ${this.incarnation})`,
@@ -483,14 +480,15 @@ export class BrokerClient {
       return;
     }
     const id = this.nextId++;
-    const wire = { ...req, id } as WireRequest;
+    const wire = { id, op, args } as WireRequest;
     this.pending.set(id, anyCb);
     // A false send means the connection broke and onBreak is on its way: the request stays
     // outstanding and fails then, as a request on a dead TCP socket does.
     this.conn.endA.send(wire, requestBytes(wire));
   }
 
-  private onResponse(r: WireResponse): void {
+  /** @internal */
+  _onResponse(r: WireResponse): void {
     const cb = this.pending.get(r.id);
     if (cb === undefined) assert(false, `broker response ${r.id} matches no outstanding request`);
     this.pending.delete(r.id);
@@ -498,13 +496,25 @@ export class BrokerClient {
     else cb(decodeError(r.error), undefined);
   }
 
-  private fail(err: BrokerError): void {
+  /** @internal */
+  _fail(err: BrokerError): void {
     if (this.brokenError !== null) return;
     this.brokenError = err;
     const cbs = [...this.pending.values()];
     this.pending.clear();
     for (const cb of cbs) cb(err, undefined);
     this.onBroken(err);
+  }
+}
+
+/** The client's connection handlers (a class, not an object of closures: one allocation per client). */
+class ClientHandlers implements ConnectionHandlers {
+  constructor(private readonly client: BrokerClient) {}
+  onMessage(payload: unknown): void {
+    this.client._onResponse(payload as WireResponse);
+  }
+  onBreak(err: NetError): void {
+    this.client._fail(new BrokerError(err.code, stripCode(err.message, err.code)));
   }
 }
 

@@ -9,7 +9,7 @@
  * Every reply comes after the change is durable: a created directory's entry is made durable in its
  * parent (fsyncDir) before anything is written into it.
  */
-import type { SimDisk } from "../sim/disk.ts";
+import type { DiskError, SimDisk } from "../sim/disk.ts";
 import type { Network } from "../sim/network.ts";
 import type { Scheduler, SimNode } from "../sim/scheduler.ts";
 import { digest, Fnv64 } from "../sim/trace.ts";
@@ -27,22 +27,78 @@ type StorageRequest =
   | { op: "writeCounter"; value: number }
   | { op: "readCounter" };
 
-type Step = (next: (err: RpcError | null) => void) => void;
+/**
+ * One disk operation of a request, as data: a request's steps are run by one `DiskSequence` with
+ * one continuation, instead of a closure per step and per callback.
+ */
+type Step =
+  | { readonly op: "mkdir" | "fsync" | "fsyncDir" | "unlink" | "rmdir"; readonly path: string }
+  | { readonly op: "writeFile"; readonly path: string; readonly data: string }
+  | { readonly op: "rename"; readonly path: string; readonly to: string }
+  /** fsyncDir("/") unless the entry of CHECKPOINT_ROOT is already durable (decided when the step runs). */
+  | { readonly op: "syncRoot" };
 
-/** Run disk steps in order, stopping at the first error (each step calls its callback once). */
-function sequence(steps: Step[], done: (err: RpcError | null) => void): void {
-  let i = 0;
-  // One continuation for the whole sequence, not one per step.
-  const next = (err: RpcError | null): void => {
-    if (err) return done(err);
-    if (i >= steps.length) return done(null);
-    (steps[i++] as Step)(next);
-  };
-  next(null);
+const SYNC_ROOT: Step = { op: "syncRoot" };
+const SYNC_CHECKPOINT_ROOT: Step = { op: "fsyncDir", path: CHECKPOINT_ROOT };
+
+/** A disk callback that resumes `s` (made by a function: see pumpOf in src/sim/network.ts). */
+function resumeOf(s: DiskSequence): (e: DiskError | null) => void {
+  return (e) => s.resume(e);
 }
 
-const diskErr = (e: { code: string; message: string } | null): RpcError | null =>
-  e === null ? null : { code: e.code, message: e.message };
+/**
+ * Runs disk steps in order, each issued from the previous one's callback, stopping at the first
+ * error; then `reply(err, result)` (the result only matters on success).
+ */
+class DiskSequence {
+  private i = 0;
+  private readonly next: (e: DiskError | null) => void;
+  constructor(
+    private readonly server: StorageServer,
+    private readonly disk: SimDisk,
+    private readonly steps: readonly Step[],
+    private readonly reply: (err: RpcError | null, result?: unknown) => void,
+    private readonly result: unknown,
+  ) {
+    this.next = resumeOf(this);
+  }
+
+  /** Issue the next step (or reply): call once to start, then from each step's callback. */
+  resume(e: DiskError | null): void {
+    if (e !== null) return this.reply(diskErr(e), this.result);
+    if (this.i > 0 && this.steps[this.i - 1] === SYNC_ROOT) this.server.rootDurable = true;
+    const d = this.disk;
+    for (; this.i < this.steps.length; ) {
+      const step = this.steps[this.i++] as Step;
+      switch (step.op) {
+        case "syncRoot":
+          if (this.server.rootDurable) continue;
+          return d.fsyncDir("/", this.next);
+        case "mkdir":
+          return d.mkdir(step.path, this.next);
+        case "writeFile":
+          return d.writeFile(step.path, step.data, this.next);
+        case "fsync":
+          return d.fsync(step.path, this.next);
+        case "fsyncDir":
+          return d.fsyncDir(step.path, this.next);
+        case "rename":
+          return d.rename(step.path, step.to, this.next);
+        case "unlink":
+          return d.unlink(step.path, this.next);
+        case "rmdir":
+          return d.rmdir(step.path, this.next);
+      }
+    }
+    this.reply(null, this.result);
+  }
+}
+
+function diskErr(e: { code: string; message: string } | null): RpcError | null {
+  return e === null ? null : { code: e.code, message: e.message };
+}
+
+const decoder = new TextDecoder();
 
 /** Wraps content with its checksum so a torn file is detected on read. */
 export function sealed(data: string): string {
@@ -63,8 +119,11 @@ export function unseal(text: string): string | undefined {
 
 export class StorageServer {
   readonly rpc: RpcServer;
-  /** The entry of CHECKPOINT_ROOT in "/" is durable (nothing removes the root, so this stays true across crashes). */
-  private rootDurable = false;
+  /**
+   * The entry of CHECKPOINT_ROOT in "/" is durable (nothing removes the root, so this stays true
+   * across crashes). @internal set by DiskSequence.
+   */
+  rootDurable = false;
 
   constructor(
     readonly node: SimNode,
@@ -78,34 +137,27 @@ export class StorageServer {
    * mkdir -p `dir` (CHECKPOINT_ROOT or a directory right under it) and make the new entries durable:
    * without the parents' fsyncDir a crash may drop the directory, and every file in it, after the reply.
    */
-  private ensureDir(dir: string): Step[] {
-    const d = this.disk;
-    const steps: Step[] = [];
-    steps.push(
-      (n) => d.mkdir(dir, (e) => n(diskErr(e))),
-      (n) => {
-        if (this.rootDurable) return n(null);
-        d.fsyncDir("/", (e) => {
-          if (e === null) this.rootDurable = true;
-          n(diskErr(e));
-        });
-      },
-    );
-    if (dir !== CHECKPOINT_ROOT) steps.push((n) => d.fsyncDir(CHECKPOINT_ROOT, (e) => n(diskErr(e))));
+  private ensureDir(dir: string, steps: Step[]): Step[] {
+    steps.push({ op: "mkdir", path: dir }, SYNC_ROOT);
+    if (dir !== CHECKPOINT_ROOT) steps.push(SYNC_CHECKPOINT_ROOT);
     return steps;
   }
 
   private atomicWrite(path: string, dir: string, data: string): Step[] {
-    const d = this.disk;
     const tmp = `${path}.tmp`;
-    const steps = this.ensureDir(dir);
+    const steps = this.ensureDir(dir, []);
     steps.push(
-      (n) => d.writeFile(tmp, data, (e) => n(diskErr(e))),
-      (n) => d.fsync(tmp, (e) => n(diskErr(e))),
-      (n) => d.rename(tmp, path, (e) => n(diskErr(e))),
-      (n) => d.fsyncDir(dir, (e) => n(diskErr(e))),
+      { op: "writeFile", path: tmp, data },
+      { op: "fsync", path: tmp },
+      { op: "rename", path: tmp, to: path },
+      { op: "fsyncDir", path: dir },
     );
     return steps;
+  }
+
+  /** Run `steps`, then `reply(err, result)`. */
+  private run(steps: readonly Step[], reply: (err: RpcError | null, result?: unknown) => void, result?: unknown): void {
+    new DiskSequence(this, this.disk, steps, reply, result).resume(null);
   }
 
   private handle(req: StorageRequest, reply: (err: RpcError | null, result?: unknown) => void): void {
@@ -114,36 +166,34 @@ export class StorageServer {
       case "writeState": {
         const dir = chkDir(req.id);
         const path = `${dir}/${req.name}`;
-        sequence(
-          [
-            ...this.ensureDir(dir),
-            (n) => d.writeFile(path, sealed(req.data), (e) => n(diskErr(e))),
-            (n) => d.fsync(path, (e) => n(diskErr(e))),
-            (n) => d.fsyncDir(dir, (e) => n(diskErr(e))),
-          ],
-          (err) => reply(err, path),
+        const steps = this.ensureDir(dir, []);
+        steps.push(
+          { op: "writeFile", path, data: sealed(req.data) },
+          { op: "fsync", path },
+          { op: "fsyncDir", path: dir },
         );
+        this.run(steps, reply, path);
         return;
       }
       case "writeMetadata": {
         const dir = chkDir(req.id);
-        sequence(this.atomicWrite(`${dir}/_metadata`, dir, sealed(req.data)), (err) => reply(err));
+        this.run(this.atomicWrite(`${dir}/_metadata`, dir, sealed(req.data)), reply);
         return;
       }
       case "writeCounter":
-        sequence(this.atomicWrite(`${CHECKPOINT_ROOT}/_counter`, CHECKPOINT_ROOT, String(req.value)), (err) => reply(err));
+        this.run(this.atomicWrite(`${CHECKPOINT_ROOT}/_counter`, CHECKPOINT_ROOT, String(req.value)), reply);
         return;
       case "readCounter":
         d.readFile(`${CHECKPOINT_ROOT}/_counter`, (e, data) => {
           if (e) return reply(e.code === "ENOENT" ? null : diskErr(e), 0);
-          const v = Number(new TextDecoder().decode(data));
+          const v = Number(decoder.decode(data));
           reply(null, Number.isFinite(v) ? v : 0);
         });
         return;
       case "read":
         d.readFile(req.path, (e, data) => {
           if (e) return reply(diskErr(e));
-          const text = unseal(new TextDecoder().decode(data));
+          const text = unseal(decoder.decode(data));
           if (text === undefined) return reply({ code: "ECORRUPT", message: `checksum mismatch in ${req.path}` });
           reply(null, text);
         });
@@ -164,19 +214,14 @@ export class StorageServer {
         d.readdir(dir, (e, names) => {
           if (e) return reply(e.code === "ENOENT" ? null : diskErr(e)); // ENOENT: already gone
           const files = names ?? [];
-          const unlink = (f: string): Step => (n) => d.unlink(`${dir}/${f}`, (ue) => n(diskErr(ue)));
           // _metadata goes first and durably: a crash in the middle must not leave a _metadata
           // that verifies next to state files already gone.
-          const meta: Step[] = files.includes("_metadata") ? [unlink("_metadata"), (n) => d.fsyncDir(dir, (se) => n(diskErr(se)))] : [];
-          sequence(
-            [
-              ...meta,
-              ...files.filter((f) => f !== "_metadata").map(unlink),
-              (n) => d.rmdir(dir, (re) => n(diskErr(re))),
-              (n) => d.fsyncDir(CHECKPOINT_ROOT, (se) => n(diskErr(se))),
-            ],
-            (err) => reply(err),
-          );
+          const steps: Step[] = files.includes("_metadata")
+            ? [{ op: "unlink", path: `${dir}/_metadata` }, { op: "fsyncDir", path: dir }]
+            : [];
+          for (const f of files) if (f !== "_metadata") steps.push({ op: "unlink", path: `${dir}/${f}` });
+          steps.push({ op: "rmdir", path: dir }, SYNC_CHECKPOINT_ROOT);
+          this.run(steps, reply);
         });
         return;
       }

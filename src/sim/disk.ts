@@ -214,7 +214,41 @@ type Outcome<T> = { readonly ok: true; readonly value: T; readonly bytes?: numbe
 
 type OpClass = "read" | "write" | "sync";
 
-const encoder = new TextEncoder();
+const opClass: Record<DiskOp, OpClass> = {
+  writeFile: "write",
+  appendFile: "write",
+  readFile: "read",
+  fsync: "sync",
+  mkdir: "write",
+  readdir: "read",
+  rename: "write",
+  unlink: "write",
+  rmdir: "write",
+  fsyncDir: "sync",
+};
+
+type AnyCallback = (err: DiskError | null, value?: unknown) => void;
+
+/** A failed outcome (made only on the rare failure path). */
+const failure = (code: DiskErrorCode): Outcome<never> => ({ ok: false, code });
+
+/** The durable content of a new file (never mutated, like every content array). */
+const EMPTY = new Uint8Array(0);
+
+/**
+ * An effect on the current view waiting for the memfs mirror, as data (no closure per operation).
+ * `arg`: the bytes of a write, the target of a rename, null otherwise.
+ */
+type MirrorEffect = {
+  readonly kind: "writeFile" | "appendFile" | "mkdir" | "rmdir" | "unlink" | "rename";
+  readonly path: string;
+  readonly arg: Uint8Array | string | null;
+};
+
+/** The outcomes that carry nothing (shared: most operations end with one of these). */
+const OK: Outcome<undefined> = { ok: true, value: undefined };
+const EIO: Outcome<never> = { ok: false, code: "EIO" };
+
 const decoder = new TextDecoder();
 
 const keyOf = (dir: DirNode, name: string): string => `${dir.id}/${name}`;
@@ -271,7 +305,7 @@ export class SimDisk {
   /** The memfs mirror of the current view, as of the effects applied so far; created on first inspection (see `mirror`). */
   private volume: Volume | undefined;
   /** Effects on the current view not yet applied to the memfs mirror, oldest first. */
-  private mirrorLog: Array<(v: Volume) => void> = [];
+  private mirrorLog: MirrorEffect[] = [];
   private root: DirNode;
   private nextId = 1;
   private readonly groups = new Map<number, ChangeGroup>();
@@ -348,34 +382,32 @@ export class SimDisk {
 
   /** Create or truncate `path` and write `data`. The parent directory must exist (ENOENT otherwise). */
   writeFile(path: string, data: Uint8Array | string, cb: DiskCallback): void {
-    const bytes = toBytes(data);
-    this.issue("writeFile", path, "write", () => this.doWrite(path, bytes, "replace"), cb);
+    this.issue("writeFile", path, "", toBytes(data), cb);
   }
 
   /** Append `data` to `path`, creating the file if it does not exist. */
   appendFile(path: string, data: Uint8Array | string, cb: DiskCallback): void {
-    const bytes = toBytes(data);
-    this.issue("appendFile", path, "write", () => this.doWrite(path, bytes, "append"), cb);
+    this.issue("appendFile", path, "", toBytes(data), cb);
   }
 
   /** The file's current content (a fresh copy). */
   readFile(path: string, cb: ReadFileCallback): void {
-    this.issue("readFile", path, "read", () => this.doReadFile(path), cb);
+    this.issue("readFile", path, "", null, cb as AnyCallback);
   }
 
   /** Make the file's content durable (not its directory entry: see fsyncDir). On a directory, same as fsyncDir. */
   fsync(path: string, cb: DiskCallback): void {
-    this.issue("fsync", path, "sync", () => this.doFsync(path, false), cb);
+    this.issue("fsync", path, "", null, cb);
   }
 
   /** Create a directory and any missing parents (mkdir -p); an existing directory is fine. */
   mkdir(path: string, cb: DiskCallback): void {
-    this.issue("mkdir", path, "write", () => this.doMkdir(path), cb);
+    this.issue("mkdir", path, "", null, cb);
   }
 
   /** The names in a directory, sorted. */
   readdir(path: string, cb: ReaddirCallback): void {
-    this.issue("readdir", path, "read", () => this.doReaddir(path), cb);
+    this.issue("readdir", path, "", null, cb as AnyCallback);
   }
 
   /**
@@ -385,139 +417,157 @@ export class SimDisk {
   rename(from: string, to: string, cb: DiskCallback): void {
     if (!from.startsWith("/")) assert(false, `disk paths must be absolute, got '${from}' (rename)`);
     if (!to.startsWith("/")) assert(false, `disk paths must be absolute, got '${to}' (rename)`);
-    this.issue("rename", `${from} -> ${to}`, "write", () => this.doRename(from, to), cb);
+    this.issue("rename", from, to, null, cb);
   }
 
   /** Remove a file (EISDIR on a directory). */
   unlink(path: string, cb: DiskCallback): void {
-    this.issue("unlink", path, "write", () => this.doRemove(path, "file"), cb);
+    this.issue("unlink", path, "", null, cb);
   }
 
   /** Remove an empty directory. */
   rmdir(path: string, cb: DiskCallback): void {
-    this.issue("rmdir", path, "write", () => this.doRemove(path, "dir"), cb);
+    this.issue("rmdir", path, "", null, cb);
   }
 
   /** Make the directory's entries (creations, renames, unlinks within it) durable. */
   fsyncDir(path: string, cb: DiskCallback): void {
-    this.issue("fsyncDir", path, "sync", () => this.doFsync(path, true), cb);
+    this.issue("fsyncDir", path, "", null, cb);
   }
 
-  /** `path` names the operation's path (for a rename: "from -> to", `from` checked by the caller). */
-  private issue<T>(
-    op: DiskOp,
-    path: string,
-    cls: OpClass,
-    perform: () => Outcome<T>,
-    cb: (err: DiskError | null, value?: T) => void,
-  ): void {
+  /**
+   * Draw the operation's fault and latency and schedule its completion. `to` is the target of a
+   * rename ("" otherwise), `data` the bytes of a write (null otherwise). One closure per operation:
+   * the effect is chosen by `op` when it completes.
+   */
+  private issue(op: DiskOp, path: string, to: string, data: Uint8Array | null, cb: AnyCallback): void {
     // A caller's bug shows where it was made, not when the operation completes.
     if (!path.startsWith("/")) assert(false, `disk paths must be absolute, got '${path}' (${op})`);
     // A dead process issues nothing.
     if (!this.node.alive) return;
     const knobs = this.faultKnobs;
+    const cls = opClass[op];
     const failureProbability =
       cls === "read" ? knobs.readFailureProbability : cls === "write" ? knobs.writeFailureProbability : knobs.fsyncFailureProbability;
     const injectEio = this.faultRandom.chance(failureProbability);
     const latencyMs = this.latencyRandom.sample(cls === "sync" ? this.options.fsyncLatency : this.options.latency) * knobs.slowFactor;
     const due = Math.max(this.scheduler.now + latencyMs, this.lastCompletionMs);
     this.lastCompletionMs = due;
-    this.scheduler.at(due, () => this.complete(op, path, injectEio, perform, cb), this.node);
+    this.scheduler.at(due, () => this.complete(op, path, to, data, injectEio, cb), this.node);
   }
 
-  private complete<T>(
-    op: DiskOp,
-    path: string,
-    injectEio: boolean,
-    perform: () => Outcome<T>,
-    cb: (err: DiskError | null, value?: T) => void,
-  ): void {
+  private complete(op: DiskOp, path: string, to: string, data: Uint8Array | null, injectEio: boolean, cb: AnyCallback): void {
     this.counters.ops++;
-    const outcome: Outcome<T> = injectEio ? { ok: false, code: "EIO" } : perform();
+    const outcome: Outcome<unknown> = injectEio ? EIO : this.perform(op, path, to, data);
     if (!outcome.ok) {
+      // What errors and traces name: for a rename, "from -> to".
+      const label = op === "rename" ? `${path} -> ${to}` : path;
       this.counters.failedOps++;
       if (outcome.code === "EIO" || outcome.code === "ENOSPC") {
         this.counters.faults++;
-        this.trace.emit(this.node.id, "disk-fault", { op, path, code: outcome.code });
+        this.trace.emit(this.node.id, "disk-fault", { op, path: label, code: outcome.code });
       } else if (this.trace.detailed) {
-        this.trace.detail(this.node.id, "disk-op", { op, path, code: outcome.code });
+        this.trace.detail(this.node.id, "disk-op", { op, path: label, code: outcome.code });
       }
-      cb(new DiskError(outcome.code, op, path));
+      cb(new DiskError(outcome.code, op, label));
       return;
     }
-    if (this.trace.detailed) this.trace.detail(this.node.id, "disk-op", { op, path, bytes: outcome.bytes });
+    if (this.trace.detailed) {
+      this.trace.detail(this.node.id, "disk-op", { op, path: op === "rename" ? `${path} -> ${to}` : path, bytes: outcome.bytes });
+    }
     cb(null, outcome.value);
+  }
+
+  private perform(op: DiskOp, path: string, to: string, data: Uint8Array | null): Outcome<unknown> {
+    switch (op) {
+      case "writeFile":
+        return this.doWrite(path, data as Uint8Array, "replace");
+      case "appendFile":
+        return this.doWrite(path, data as Uint8Array, "append");
+      case "readFile":
+        return this.doReadFile(path);
+      case "fsync":
+        return this.doFsync(path, false);
+      case "mkdir":
+        return this.doMkdir(path);
+      case "readdir":
+        return this.doReaddir(path);
+      case "rename":
+        return this.doRename(path, to);
+      case "unlink":
+        return this.doRemove(path, "file");
+      case "rmdir":
+        return this.doRemove(path, "dir");
+      case "fsyncDir":
+        return this.doFsync(path, true);
+    }
   }
 
   // ---- effects (run at completion time) -----------------------------------------------------
 
   private doWrite(path: string, data: Uint8Array, mode: "replace" | "append"): Outcome<undefined> {
-    const parts = splitPath(path);
-    const at = this.resolveParent(parts);
-    if (!at.ok) return at;
-    const { dir, name } = at.value;
+    const sp = split(path);
+    const dir = this.resolveParent(sp.parts);
+    if (typeof dir === "string") return failure(dir);
+    const name = sp.parts[sp.parts.length - 1] as string;
     const existing = dir.current.get(name);
-    if (existing !== undefined && existing.kind === "dir") return { ok: false, code: "EISDIR" };
+    if (existing !== undefined && existing.kind === "dir") return failure("EISDIR");
     const oldLength = existing === undefined ? 0 : existing.content.length;
     const newLength = mode === "replace" ? data.length : oldLength + data.length;
-    if (this.currentBytes - oldLength + newLength > this.faultKnobs.quotaBytes) return { ok: false, code: "ENOSPC" };
+    if (this.currentBytes - oldLength + newLength > this.faultKnobs.quotaBytes) return failure("ENOSPC");
     const write: PendingWrite = { mode, data };
     if (existing === undefined) {
-      const file: FileNode = { kind: "file", id: this.nextId++, content: data, durable: new Uint8Array(0), pending: [write] };
+      const file: FileNode = { kind: "file", id: this.nextId++, content: data, durable: EMPTY, pending: [write] };
       dir.current.set(name, file);
-      this.markChanged([{ dir, name }]);
+      this.markChanged(dir, name);
     } else {
       existing.content = applyWrite(existing.content, write);
       existing.pending.push(write);
     }
     this.currentBytes += newLength - oldLength;
     this.counters.bytesWritten += data.length;
-    const p = normPath(path);
-    if (mode === "replace") this.toMirror((v) => v.writeFileSync(p, data));
-    else this.toMirror((v) => v.appendFileSync(p, data));
+    this.toMirror(mode === "replace" ? "writeFile" : "appendFile", sp.norm, data);
     return { ok: true, value: undefined, bytes: data.length };
   }
 
   private doReadFile(path: string): Outcome<Uint8Array> {
-    const found = this.resolve(splitPath(path));
-    if (!found.ok) return found;
-    if (found.value.kind === "dir") return { ok: false, code: "EISDIR" };
-    const data = found.value.content.slice();
+    const found = this.resolve(split(path).parts);
+    if (typeof found === "string") return failure(found);
+    if (found.kind === "dir") return failure("EISDIR");
+    const data = found.content.slice();
     this.counters.bytesRead += data.length;
     return { ok: true, value: data, bytes: data.length };
   }
 
   private doReaddir(path: string): Outcome<string[]> {
-    const parts = splitPath(path);
-    const found = this.resolve(parts);
-    if (!found.ok) return found;
-    if (found.value.kind === "file") return { ok: false, code: "ENOTDIR" };
-    const names = [...found.value.current.keys()].sort();
+    const found = this.resolve(split(path).parts);
+    if (typeof found === "string") return failure(found);
+    if (found.kind === "file") return failure("ENOTDIR");
+    const names = [...found.current.keys()].sort();
     return { ok: true, value: names };
   }
 
   private doFsync(path: string, dirOnly: boolean): Outcome<undefined> {
-    const found = this.resolve(splitPath(path));
-    if (!found.ok) return found;
-    const n = found.value;
+    const n = this.resolve(split(path).parts);
+    if (typeof n === "string") return failure(n);
     if (n.kind === "file") {
-      if (dirOnly) return { ok: false, code: "ENOTDIR" };
+      if (dirOnly) return failure("ENOTDIR");
       n.durable = n.content;
-      n.pending = [];
+      if (n.pending.length > 0) n.pending = [];
     } else {
       this.syncDirEntries(n);
     }
     this.counters.syncs++;
-    return { ok: true, value: undefined };
+    return OK;
   }
 
   private doMkdir(path: string): Outcome<undefined> {
-    const parts = splitPath(path);
+    const { parts, norm } = split(path);
     // Check first, so a failing mkdir -p changes nothing.
     let probe: DirNode | undefined = this.root;
     for (let i = 0; i < parts.length && probe !== undefined; i++) {
       const child: FsNode | undefined = probe.current.get(parts[i] as string);
-      if (child !== undefined && child.kind === "file") return { ok: false, code: i === parts.length - 1 ? "EEXIST" : "ENOTDIR" };
+      if (child !== undefined && child.kind === "file") return failure(i === parts.length - 1 ? "EEXIST" : "ENOTDIR");
       probe = child;
     }
     let dir: DirNode = this.root;
@@ -526,78 +576,73 @@ export class SimDisk {
       if (child === undefined) {
         child = { kind: "dir", id: this.nextId++, current: new Map(), durable: new Map() };
         dir.current.set(name, child);
-        this.markChanged([{ dir, name }]);
+        this.markChanged(dir, name);
       }
       if (child.kind !== "dir") assert(false, `mkdir: ${name} must be a directory after the check`);
       dir = child;
     }
-    if (parts.length > 0) {
-      const p = normPath(path);
-      this.toMirror((v) => v.mkdirSync(p, { recursive: true }));
-    }
-    return { ok: true, value: undefined };
+    if (parts.length > 0) this.toMirror("mkdir", norm, null);
+    return OK;
   }
 
   private doRename(from: string, to: string): Outcome<undefined> {
-    const fromParts = splitPath(from);
-    const toParts = splitPath(to);
-    if (fromParts.length === 0 || toParts.length === 0) return { ok: false, code: "EINVAL" };
-    const src = this.resolveParent(fromParts);
-    if (!src.ok) return src;
-    const node = src.value.dir.current.get(src.value.name);
-    if (node === undefined) return { ok: false, code: "ENOENT" };
-    const dst = this.resolveParent(toParts);
-    if (!dst.ok) return dst;
-    const fromPath = normPath(from);
-    const toPath = normPath(to);
-    if (fromPath === toPath) return { ok: true, value: undefined };
+    const { parts: fromParts, norm: fromPath } = split(from);
+    const { parts: toParts, norm: toPath } = split(to);
+    if (fromParts.length === 0 || toParts.length === 0) return failure("EINVAL");
+    const srcDir = this.resolveParent(fromParts);
+    if (typeof srcDir === "string") return failure(srcDir);
+    const srcName = fromParts[fromParts.length - 1] as string;
+    const node = srcDir.current.get(srcName);
+    if (node === undefined) return failure("ENOENT");
+    const dstDir = this.resolveParent(toParts);
+    if (typeof dstDir === "string") return failure(dstDir);
+    const dstName = toParts[toParts.length - 1] as string;
+    if (fromPath === toPath) return OK;
     if (node.kind === "dir" && toParts.length > fromParts.length && fromParts.every((p, i) => toParts[i] === p)) {
-      return { ok: false, code: "EINVAL" };
+      return failure("EINVAL");
     }
-    const target = dst.value.dir.current.get(dst.value.name);
+    const target = dstDir.current.get(dstName);
     if (target !== undefined) {
-      if (node.kind === "file" && target.kind === "dir") return { ok: false, code: "EISDIR" };
-      if (node.kind === "dir" && target.kind === "file") return { ok: false, code: "ENOTDIR" };
-      if (target.kind === "dir" && target.current.size > 0) return { ok: false, code: "ENOTEMPTY" };
+      if (node.kind === "file" && target.kind === "dir") return failure("EISDIR");
+      if (node.kind === "dir" && target.kind === "file") return failure("ENOTDIR");
+      if (target.kind === "dir" && target.current.size > 0) return failure("ENOTEMPTY");
     }
-    src.value.dir.current.delete(src.value.name);
-    dst.value.dir.current.set(dst.value.name, node);
-    this.markChanged([src.value, dst.value]);
+    srcDir.current.delete(srcName);
+    dstDir.current.set(dstName, node);
+    this.markChangedPair(srcDir, srcName, dstDir, dstName);
     if (target !== undefined && target.kind === "file") this.currentBytes -= target.content.length;
-    if (target !== undefined && target.kind === "dir") this.toMirror((v) => v.rmdirSync(toPath));
-    this.toMirror((v) => v.renameSync(fromPath, toPath));
-    return { ok: true, value: undefined };
+    if (target !== undefined && target.kind === "dir") this.toMirror("rmdir", toPath, null);
+    this.toMirror("rename", fromPath, toPath);
+    return OK;
   }
 
   private doRemove(path: string, kind: "file" | "dir"): Outcome<undefined> {
-    const parts = splitPath(path);
-    if (parts.length === 0) return { ok: false, code: kind === "file" ? "EISDIR" : "EINVAL" };
-    const at = this.resolveParent(parts);
-    if (!at.ok) return at;
-    const { dir, name } = at.value;
+    const { parts, norm } = split(path);
+    if (parts.length === 0) return failure(kind === "file" ? "EISDIR" : "EINVAL");
+    const dir = this.resolveParent(parts);
+    if (typeof dir === "string") return failure(dir);
+    const name = parts[parts.length - 1] as string;
     const node = dir.current.get(name);
-    if (node === undefined) return { ok: false, code: "ENOENT" };
-    if (kind === "file" && node.kind === "dir") return { ok: false, code: "EISDIR" };
-    if (kind === "dir" && node.kind === "file") return { ok: false, code: "ENOTDIR" };
-    if (node.kind === "dir" && node.current.size > 0) return { ok: false, code: "ENOTEMPTY" };
+    if (node === undefined) return failure("ENOENT");
+    if (kind === "file" && node.kind === "dir") return failure("EISDIR");
+    if (kind === "dir" && node.kind === "file") return failure("ENOTDIR");
+    if (node.kind === "dir" && node.current.size > 0) return failure("ENOTEMPTY");
     dir.current.delete(name);
-    this.markChanged([{ dir, name }]);
+    this.markChanged(dir, name);
     if (node.kind === "file") {
       this.currentBytes -= node.content.length;
-      const p = normPath(path);
-      this.toMirror((v) => v.unlinkSync(p));
+      this.toMirror("unlink", norm, null);
     } else {
-      const p = normPath(path);
-      this.toMirror((v) => v.rmdirSync(p));
+      this.toMirror("rmdir", norm, null);
     }
-    return { ok: true, value: undefined };
+    return OK;
   }
 
   // ---- the memfs mirror ---------------------------------------------------------------------------
 
   /** Record an effect for the memfs mirror; applied at the next inspection, or now if many are waiting. */
-  private toMirror(effect: (v: Volume) => void): void {
-    this.mirrorLog.push(effect);
+  private toMirror(kind: MirrorEffect["kind"], path: string, arg: Uint8Array | string | null): void {
+    this.mirrorLog.push({ kind, path, arg });
     if (this.mirrorLog.length >= MIRROR_LOG_MAX) this.mirror();
   }
 
@@ -605,38 +650,76 @@ export class SimDisk {
   private mirror(): Volume {
     const log = this.mirrorLog;
     this.mirrorLog = [];
-    const volume = (this.volume ??= newVolume());
-    for (const effect of log) effect(volume);
-    return volume;
+    const v = (this.volume ??= newVolume());
+    for (const { kind, path, arg } of log) {
+      switch (kind) {
+        case "writeFile":
+          v.writeFileSync(path, arg as Uint8Array);
+          break;
+        case "appendFile":
+          v.appendFileSync(path, arg as Uint8Array);
+          break;
+        case "mkdir":
+          v.mkdirSync(path, { recursive: true });
+          break;
+        case "rmdir":
+          v.rmdirSync(path);
+          break;
+        case "unlink":
+          v.unlinkSync(path);
+          break;
+        case "rename":
+          v.renameSync(path, arg as string);
+          break;
+      }
+    }
+    return v;
   }
 
   // ---- path resolution in the current view ----------------------------------------------------
 
-  /** The node at the first `count` components of `parts` (all of them by default). */
-  private resolve(parts: readonly string[], count: number = parts.length): Outcome<FsNode> {
+  /** The node at the first `count` components of `parts` (all of them by default), or why there is none. */
+  private resolve(parts: readonly string[], count: number = parts.length): FsNode | DiskErrorCode {
     let n: FsNode = this.root;
     for (let i = 0; i < count; i++) {
-      if (n.kind === "file") return { ok: false, code: "ENOTDIR" };
-      const child = n.current.get(parts[i] as string);
-      if (child === undefined) return { ok: false, code: "ENOENT" };
+      if (n.kind === "file") return "ENOTDIR";
+      const child: FsNode | undefined = n.current.get(parts[i] as string);
+      if (child === undefined) return "ENOENT";
       n = child;
     }
-    return { ok: true, value: n };
+    return n;
   }
 
-  /** The directory that holds the last component, which must exist as a directory. */
-  private resolveParent(parts: readonly string[]): Outcome<EntryKey> {
-    if (parts.length === 0) return { ok: false, code: "EISDIR" };
+  /** The directory that holds the last component, which must exist as a directory (or why not). */
+  private resolveParent(parts: readonly string[]): DirNode | DiskErrorCode {
+    if (parts.length === 0) return "EISDIR";
     const parent = this.resolve(parts, parts.length - 1);
-    if (!parent.ok) return parent;
-    if (parent.value.kind === "file") return { ok: false, code: "ENOTDIR" };
-    return { ok: true, value: { dir: parent.value, name: parts[parts.length - 1] as string } };
+    if (typeof parent === "string") return parent;
+    if (parent.kind === "file") return "ENOTDIR";
+    return parent;
   }
 
   // ---- directory durability -------------------------------------------------------------------
 
-  /** Record unsynced entry changes; the given keys join one group (with the groups they already belong to). */
-  private markChanged(keys: readonly EntryKey[]): void {
+  /** Record an unsynced change of one entry (it joins the group it already belongs to, if any). */
+  private markChanged(dir: DirNode, name: string): void {
+    const s = keyOf(dir, name);
+    let group = this.groupOf.get(s);
+    if (group === undefined) {
+      group = { id: this.nextGroupId++, keys: new Map() };
+      this.groups.set(group.id, group);
+      this.groupOf.set(s, group);
+    }
+    group.keys.set(s, { dir, name });
+    this.indexGroup(dir, group);
+  }
+
+  /** Record the two entry changes of a rename: they join one group (with the groups they already belong to). */
+  private markChangedPair(dirA: DirNode, nameA: string, dirB: DirNode, nameB: string): void {
+    const keys: readonly EntryKey[] = [
+      { dir: dirA, name: nameA },
+      { dir: dirB, name: nameB },
+    ];
     const ids = keys.map((k) => keyOf(k.dir, k.name));
     const touched: ChangeGroup[] = [];
     for (const s of ids) {
@@ -771,12 +854,10 @@ export class SimDisk {
     this.mirrorLog = [];
     this.currentBytes = 0;
     for (const { dir, path } of dirs) {
-      if (dir !== this.root) this.toMirror((v) => v.mkdirSync(path));
+      if (dir !== this.root) this.toMirror("mkdir", path, null);
       for (const [name, n] of dir.current) {
         if (n.kind === "file") {
-          const p = childPath(path, name);
-          const content = n.content;
-          this.toMirror((v) => v.writeFileSync(p, content));
+          this.toMirror("writeFile", childPath(path, name), n.content);
           this.currentBytes += n.content.length;
         }
       }
@@ -823,16 +904,16 @@ export class SimDisk {
   /** The current content of a file; throws DiskError (ENOENT, EISDIR, ENOTDIR). */
   readFileSync(path: string): Uint8Array {
     const found = this.resolve(splitPath(path));
-    if (!found.ok) throw new DiskError(found.code, "readFile", path);
-    if (found.value.kind === "dir") throw new DiskError("EISDIR", "readFile", path);
+    if (typeof found === "string") throw new DiskError(found, "readFile", path);
+    if (found.kind === "dir") throw new DiskError("EISDIR", "readFile", path);
     return new Uint8Array(this.mirror().readFileSync(normPath(path)) as Uint8Array);
   }
 
   /** The sorted names in a directory of the current view; throws DiskError (ENOENT, ENOTDIR). */
   readdirSync(path: string): string[] {
     const found = this.resolve(splitPath(path));
-    if (!found.ok) throw new DiskError(found.code, "readdir", path);
-    if (found.value.kind === "file") throw new DiskError("ENOTDIR", "readdir", path);
+    if (typeof found === "string") throw new DiskError(found, "readdir", path);
+    if (found.kind === "file") throw new DiskError("ENOTDIR", "readdir", path);
     return (this.mirror().readdirSync(normPath(path)) as string[]).map(String).sort();
   }
 
@@ -894,7 +975,12 @@ export class SimDisk {
 }
 
 function toBytes(data: Uint8Array | string): Uint8Array {
-  return typeof data === "string" ? encoder.encode(data) : new Uint8Array(data);
+  if (typeof data !== "string") return new Uint8Array(data);
+  // Buffer.from copies a short string into Node's shared 8 KiB pool: far cheaper than
+  // TextEncoder.encode's own ArrayBuffer per write (most writes are a few dozen bytes). Wrapped
+  // as a plain Uint8Array view, so slice() copies as everywhere else (Buffer's slice would share).
+  const b = Buffer.from(data, "utf8");
+  return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
 const childPath = (dir: string, name: string): string => (dir === "/" ? `/${name}` : `${dir}/${name}`);
