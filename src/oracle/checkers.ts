@@ -102,6 +102,23 @@ export function bag(values: readonly JsonValue[]): Bag {
 }
 const countIn = (b: Bag, k: string): number => b.get(k)?.count ?? 0;
 
+/** The first record of each canonical JSON, in order of first appearance. */
+function distinctRecords(values: readonly JsonValue[]): Map<string, JsonValue> {
+  const m = new Map<string, JsonValue>();
+  for (const v of values) {
+    const k = canonicalJson(v);
+    if (!m.has(k)) m.set(k, v);
+  }
+  return m;
+}
+
+/** The canonical JSON of each record, as a set. */
+function canonicalSet(values: readonly JsonValue[]): Set<string> {
+  const s = new Set<string>();
+  for (const v of values) s.add(canonicalJson(v));
+  return s;
+}
+
 type Problem = { readonly sentence: string; readonly detail: JsonValue };
 
 function findSink(result: RunResult, vertex: string): SinkOutput | undefined {
@@ -336,25 +353,30 @@ export function checkNoLoss(ref: Reference, result: RunResult, plan: Plan, optio
         });
       continue;
     }
-    const got = bag(out.committed);
     if (exp.noLoss === "records") {
-      const exps = bag(exp.records);
-      const missing = [...exps.values()].filter((e) => countIn(got, canonicalJson(e.value)) === 0);
+      // Only which records were committed matters here, not how often.
+      const got = canonicalSet(out.committed);
+      const exps = distinctRecords(exp.records);
+      const missing: JsonValue[] = [];
+      for (const [k, v] of exps) if (!got.has(k)) missing.push(v);
       const first = missing[0];
       if (first !== undefined) {
         const summary = `${missing.length} of ${exps.size} distinct expected records missing, committed ${out.committed.length} records (${got.size} distinct)`;
         missing.forEach((m, i) =>
           problems.push({
-            sentence: i === 0 ? `${label}: record ${showRecord(first.value)} committed 0 times, expected at least once (lost); ${summary}` : "",
-            detail: { sink: exp.vertex, record: m.value, problem: "lost" },
+            sentence: i === 0 ? `${label}: record ${showRecord(first)} committed 0 times, expected at least once (lost); ${summary}` : "",
+            detail: { sink: exp.vertex, record: m, problem: "lost" },
           }),
         );
       }
       continue;
     }
     // keys
-    const gotKeys = new Set(out.committed.map(recordKey));
-    const expKeys = [...new Set(exp.records.map(recordKey))].sort(cmpStr);
+    const gotKeys = new Set<string>();
+    for (const v of out.committed) gotKeys.add(recordKey(v));
+    const expKeySet = new Set<string>();
+    for (const v of exp.records) expKeySet.add(recordKey(v));
+    const expKeys = [...expKeySet].sort(cmpStr);
     const missingKeys = expKeys.filter((k) => !gotKeys.has(k));
     if (missingKeys.length > 0) {
       problems.push({
@@ -362,9 +384,11 @@ export function checkNoLoss(ref: Reference, result: RunResult, plan: Plan, optio
         detail: { sink: exp.vertex, keys: missingKeys.slice(0, MAX_DETAILS), problem: "lost key" },
       });
     }
+    let got: Set<string> | null = null; // built when a final value is to be looked up
     for (const ke of exp.running ?? []) {
       for (const v of ke.idempotentFinals) {
-        if (countIn(got, canonicalJson(v)) === 0)
+        got ??= canonicalSet(out.committed);
+        if (!got.has(canonicalJson(v)))
           problems.push({
             sentence: `${label}: final value ${showRecord(v)} of key "${ke.key}" never committed (a min/max aggregate duplicates cannot change)`,
             detail: { sink: exp.vertex, key: ke.key, record: v, problem: "lost final" },
@@ -541,7 +565,9 @@ export function checkCheckpointInvariants(result: RunResult, config: JobConfigDa
     }
   };
 
+  let completedCount = 0; // counted here rather than in another pass over the trace
   for (const e of result.trace) {
+    if (e.kind === "checkpoint-completed") completedCount++;
     if (e.level !== "summary") continue;
     switch (e.kind) {
       case "checkpoint-triggered": {
@@ -785,7 +811,6 @@ export function checkCheckpointInvariants(result: RunResult, config: JobConfigDa
       sentence: `${stillExceeded.count} counted checkpoint failures exceeded tolerableFailures ${cfg.tolerableFailures} at ${ms(stillExceeded.time)}, but the job never failed`,
       detail: { rule: "tolerable failures", time: stillExceeded.time },
     });
-  const completedCount = result.trace.filter((e) => e.kind === "checkpoint-completed").length;
   return outcome(
     "checkpointInvariants",
     problems,
@@ -831,21 +856,21 @@ export function faultsEndMs(faults: FaultPlan, trace: readonly TraceEvent[]): nu
  * chaos the faults never stop, so the time bound is not applied.
  */
 export function checkLiveness(result: RunResult, faults: FaultPlan, boundMs: number, expectedStatus: "FINISHED" | "FAILED" = "FINISHED"): CheckResult {
-  const ctx = describeContext(result.trace);
+  // The context (three passes over the trace) is described only when the check fails.
   if (result.boundExceeded !== null)
     return {
       check: "liveness",
       ok: false,
       message: `the run exceeded its ${result.boundExceeded} bound at ${ms(result.endTimeMs)} after ${result.events} events with the job ${result.status}${
         result.failureReason !== null ? ` (${result.failureReason})` : ""
-      }; ${ctx}`,
+      }; ${describeContext(result.trace)}`,
       details: { boundExceeded: result.boundExceeded, endTimeMs: result.endTimeMs, status: result.status },
     };
   if (result.status !== expectedStatus)
     return {
       check: "liveness",
       ok: false,
-      message: `the job ended ${result.status} at ${ms(result.endTimeMs)}, expected ${expectedStatus}${result.failureReason !== null ? ` (${result.failureReason})` : ""}; ${ctx}`,
+      message: `the job ended ${result.status} at ${ms(result.endTimeMs)}, expected ${expectedStatus}${result.failureReason !== null ? ` (${result.failureReason})` : ""}; ${describeContext(result.trace)}`,
       details: { status: result.status, expected: expectedStatus, endTimeMs: result.endTimeMs },
     };
   if (chaosActive(faults))
@@ -855,7 +880,7 @@ export function checkLiveness(result: RunResult, faults: FaultPlan, boundMs: num
     return {
       check: "liveness",
       ok: false,
-      message: `the job ${expectedStatus} only at ${ms(result.endTimeMs)}, more than ${ms(boundMs)} after the last fault ended at ${ms(end)}; ${ctx}`,
+      message: `the job ${expectedStatus} only at ${ms(result.endTimeMs)}, more than ${ms(boundMs)} after the last fault ended at ${ms(end)}; ${describeContext(result.trace)}`,
       details: { endTimeMs: result.endTimeMs, faultsEndMs: end, boundMs },
     };
   return {

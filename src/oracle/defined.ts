@@ -164,17 +164,20 @@ function combine(node: PlanNode, flows: ReadonlyMap<string, NodeFlow>): Flow {
   return { mode, reason, userDefined, dupInsensitive, keysStable, keyOrder, keyFieldPerOrigin, timestampsDefined };
 }
 
+/** A keyed operator's output when its input is not a multiset (null when it is). */
+function keyedOnRunning(node: PlanNode, input: Flow): Flow | null {
+  return input.mode === "multiset"
+    ? null
+    : undefinedFlow(
+        input.mode === "running"
+          ? `keyed ${label(node)} consumes running values, whose intermediate values depend on arrival order`
+          : (input.reason ?? `the input of ${label(node)} is not defined`),
+        input,
+      );
+}
+
 function nodeOutput(node: PlanNode, input: Flow): Flow {
   const allByKeyField = node.inputs.every(keysByKeyField);
-  const keyedOnRunning = (): Flow | null =>
-    input.mode === "multiset"
-      ? null
-      : undefinedFlow(
-          input.mode === "running"
-            ? `keyed ${label(node)} consumes running values, whose intermediate values depend on arrival order`
-            : (input.reason ?? `the input of ${label(node)} is not defined`),
-          input,
-        );
   switch (node.kind) {
     case "source":
       return SOURCE_FLOW;
@@ -201,7 +204,7 @@ function nodeOutput(node: PlanNode, input: Flow): Flow {
       return { ...input, keysStable: input.dupInsensitive || (input.keysStable && total) };
     }
     case "reduce": {
-      const bad = keyedOnRunning();
+      const bad = keyedOnRunning(node, input);
       if (bad !== null) return bad;
       const userFn = node.fn !== undefined && !isBuiltin("reduce", node.fn);
       if (node.agg === undefined && !allByKeyField)
@@ -221,7 +224,7 @@ function nodeOutput(node: PlanNode, input: Flow): Flow {
       };
     }
     case "process": {
-      const bad = keyedOnRunning();
+      const bad = keyedOnRunning(node, input);
       if (bad !== null) return bad;
       const builtin = isBuiltin("process", node.fn);
       const keysFromKey = input.dupInsensitive || (input.keysStable && allByKeyField);
@@ -235,7 +238,7 @@ function nodeOutput(node: PlanNode, input: Flow): Flow {
       return { ...input, userDefined: true, dupInsensitive: false, keysStable: false };
     }
     case "window": {
-      const bad = keyedOnRunning();
+      const bad = keyedOnRunning(node, input);
       if (bad !== null) return bad;
       if (!input.timestampsDefined)
         return undefinedFlow(`${label(node)} assigns windows by event time, but its input's timestamps depend on arrival order (after dedupe)`, input);
@@ -275,7 +278,11 @@ function noLossLevel(f: Flow): NoLossLevel {
 
 /** The classification of every sink of the plan, in plan order. */
 export function classify(plan: Plan): SinkClass[] {
-  const flows = analyze(plan);
+  return classifyFlows(plan, analyze(plan));
+}
+
+/** classify, from the plan's flows (analyze) when the caller has them already. */
+export function classifyFlows(plan: Plan, flows: ReadonlyMap<string, NodeFlow>): SinkClass[] {
   const out: SinkClass[] = [];
   for (const node of plan.nodes) {
     if (node.kind !== "sink") continue;

@@ -37,8 +37,8 @@ import { MAX_WATERMARK, MIN_WATERMARK } from "../engine/plan/functions.ts";
 import type { Registry } from "../engine/plan/registry.ts";
 import { builtins } from "../engine/plan/registry.ts";
 import { assert } from "../sim/assert.ts";
-import { analyze, classify, isBuiltin, isIdempotentReduce } from "./defined.ts";
-import type { Flow, NoLossLevel, SinkMode } from "./defined.ts";
+import { analyze, classifyFlows, isBuiltin, isIdempotentReduce } from "./defined.ts";
+import type { Flow, NoLossLevel, SinkClass, SinkMode } from "./defined.ts";
 
 /** The plan or its input cannot be interpreted (a missing topic, a record a builtin cannot read). */
 export class InterpretError extends Error {
@@ -552,7 +552,7 @@ function upsertKeySelector(node: PlanNode & { kind: "sink" }, registry: Registry
   return registry.resolve("key", ref);
 }
 
-function sinkExpectation(node: PlanNode & { kind: "sink" }, input: readonly Keyed[], ctx: Ctx, cls: ReturnType<typeof classify>[number]): SinkExpectation {
+function sinkExpectation(node: PlanNode & { kind: "sink" }, input: readonly Keyed[], ctx: Ctx, cls: SinkClass): SinkExpectation {
   const records = input.map((k) => k.rec);
   let running: RunningKeyExpectation[] | null = null;
   if (cls.mode === "running") {
@@ -600,7 +600,7 @@ function sinkExpectation(node: PlanNode & { kind: "sink" }, input: readonly Keye
   };
 }
 
-function upsertRow(key: string, recs: readonly Rec[], cls: ReturnType<typeof classify>[number]): UpsertRowExpectation {
+function upsertRow(key: string, recs: readonly Rec[], cls: SinkClass): UpsertRowExpectation {
   const undef = (reason: string): UpsertRowExpectation => ({ key, defined: false, value: null, reason });
   if (cls.mode === "undefined") return undef(cls.reason ?? "the sink's input is not defined");
   const tagged = recs.filter((r) => r.tag !== null);
@@ -625,7 +625,8 @@ function upsertRow(key: string, recs: readonly Rec[], cls: ReturnType<typeof cla
  */
 export function interpret(plan: Plan, inputs: Inputs, registry: Registry = builtins): Reference {
   const flows = analyze(plan);
-  const classes = new Map(classify(plan).map((c) => [c.vertex, c]));
+  const classes = new Map<string, SinkClass>();
+  for (const c of classifyFlows(plan, flows)) classes.set(c.vertex, c);
   const outputs = new Map<string, Rec[]>();
   const state: KeyedStateEntry[] = [];
   const undefinedState: UndefinedState[] = [];
