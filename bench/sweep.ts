@@ -9,19 +9,21 @@
  * timed rounds come after untimed ones that give every worker WARMUP_RUNS_PER_WORKER runs. The
  * first round of each setting (thread start-up, module loading and that warm-up included) is
  * printed too, as "cold". Each setting runs in a fresh process of its own, as `streamsim sweep`
- * would, with the command's own garbage-collection choice (`node --single-threaded-gc` with two
- * workers or more: bin/gc.js); two more settings swap that choice (or take EXP1_FLAGS and
- * EXP2_FLAGS), as the experiment behind it. The report time is for 1,000 records built from the
+ * would, with the command's own V8 flags (bin/gc.js: a fixed young generation, and
+ * `--single-threaded` with two workers or more); two more settings run without that choice (V8's
+ * defaults with one worker, session 4's `--single-threaded-gc` with two) or take EXP1_FLAGS and
+ * EXP2_FLAGS, as the experiment behind it. The report time is for 1,000 records built from the
  * sweep's own records (ids renumbered), written to a temporary folder.
  *
  *   npm run bench sweep
- *   EXP1_FLAGS="--single-threaded-gc --no-concurrent-recompilation" EXP2_FLAGS="" npm run bench sweep
+ *   EXP1_FLAGS="--single-threaded-gc" EXP2_FLAGS="--single-threaded" npm run bench sweep
  *   PASSES=3 WARMUP_RUNS_PER_WORKER=2400 npm run bench sweep
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sweepNodeFlags } from "../bin/gc.js";
 import { caseSeed } from "../src/cli/generate.ts";
 import { TaskPool } from "../src/cli/pool.ts";
 import type { Task } from "../src/cli/task.ts";
@@ -132,17 +134,18 @@ export async function main(): Promise<void> {
     `${RUNS} generated runs (seed ${SEED}, faults normal, no shrinking) per round; ${ROUNDS} timed rounds per setting after ` +
       `${WARMUP_RUNS_PER_WORKER} untimed runs per worker (a long sweep's steady state), in ${PASSES} passes taking turns`,
   );
-  // As `streamsim sweep` runs them (bin/gc.js picks the collector by worker count) ...
+  // As `streamsim sweep` runs them (bin/gc.js picks V8's flags by worker count) ...
   const settings: Setting[] = [
-    { label: "1 worker (streamsim sweep --workers 1)", workers: 1, nodeFlags: [] },
-    { label: "2 workers (streamsim sweep --workers 2)", workers: 2, nodeFlags: ["--single-threaded-gc"] },
+    { label: "1 worker (streamsim sweep --workers 1)", workers: 1, nodeFlags: sweepNodeFlags(["sweep", "--workers", "1"], {}) },
+    { label: "2 workers (streamsim sweep --workers 2)", workers: 2, nodeFlags: sweepNodeFlags(["sweep", "--workers", "2"], {}) },
   ];
-  // ... and the experiment behind that choice: the other collector each time (or EXP1_FLAGS, EXP2_FLAGS).
+  // ... and the experiment behind that choice: V8's defaults with one worker, session 4's choice
+  // (single-threaded collection only) with two (or EXP1_FLAGS, EXP2_FLAGS).
   const flagsOf = (v: string | undefined, fallback: string[]): string[] => (v === undefined ? fallback : v.split(" ").filter((x) => x !== ""));
   const labelOf = (workers: number, flags: readonly string[]): string =>
     `${workers} ${workers === 1 ? "worker" : "workers"}, ${flags.length === 0 ? "V8's default GC" : `node ${flags.join(" ")}`}`;
-  const exp1 = flagsOf(process.env["EXP1_FLAGS"], ["--single-threaded-gc"]);
-  const exp2 = flagsOf(process.env["EXP2_FLAGS"], []);
+  const exp1 = flagsOf(process.env["EXP1_FLAGS"], []);
+  const exp2 = flagsOf(process.env["EXP2_FLAGS"], ["--single-threaded-gc"]);
   settings.push({ label: labelOf(1, exp1), workers: 1, nodeFlags: exp1 }, { label: labelOf(2, exp2), workers: 2, nodeFlags: exp2 });
   // The settings take turns, PASSES times, so that a burst of load from elsewhere on a shared machine
   // does not fall on one setting only; each setting's figures are medians over all its rounds.
@@ -153,9 +156,9 @@ export async function main(): Promise<void> {
     const last = all[all.length - 1] as Measured;
     return { ...last, coldMs: median(all.map((m) => m.coldMs)), runsMs: all.flatMap((m) => m.runsMs), cpuMs: all.flatMap((m) => m.cpuMs) };
   });
-  const [one, two, oneSingle, twoParallel] = merged as [Measured, Measured, Measured, Measured];
+  const [one, two, oneExp, twoExp] = merged as [Measured, Measured, Measured, Measured];
   const hashes = (m: Measured): string => m.records.map((r) => `${r.id}:${r.verdict}:${r.traceHash}`).join(",");
-  const same = [one, oneSingle, twoParallel].every((m) => hashes(m) === hashes(two));
+  const same = [one, oneExp, twoExp].every((m) => hashes(m) === hashes(two));
   const rate = (m: Measured): number => (RUNS * 1000) / median(m.runsMs);
   const coldRate = (m: Measured): number => (RUNS * 1000) / m.coldMs;
   const speedup = ratio(rate(two), rate(one));
@@ -163,7 +166,7 @@ export async function main(): Promise<void> {
   console.log(
     formatTable(
       ["setting", "median wall", "runs/s", "cores busy (cpu / wall)", "runs per cpu-second", "cold: first round runs/s"],
-      [one, two, oneSingle, twoParallel].map((m) => [
+      [one, two, oneExp, twoExp].map((m) => [
         m.label,
         formatMs(median(m.runsMs)),
         rate(m).toFixed(1),
@@ -176,7 +179,7 @@ export async function main(): Promise<void> {
   console.log(
     `speed-up with 2 workers: ${formatRatio(speedup)} (target >= ${TARGET_SPEEDUP}x)${speedup >= TARGET_SPEEDUP ? "" : "  BELOW TARGET"}; ` +
       `cold (first round, start-up and JIT warm-up included): ${formatRatio(ratio(coldRate(two), coldRate(one)))}; ` +
-      `${twoParallel.label}: ${formatRatio(ratio(rate(twoParallel), rate(one)))}; ` +
+      `${twoExp.label}: ${formatRatio(ratio(rate(twoExp), rate(one)))}; ` +
       `ceiling from CPU use alone (2 cores / cores busy with 1 worker): ${formatRatio(2 / (median(one.cpuMs) / median(one.runsMs)))}`,
   );
   console.log(`same verdicts and trace hashes in every setting: ${same ? "yes" : "NO"}; ${failed} of ${RUNS} runs failed a check`);

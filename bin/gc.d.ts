@@ -1,2 +1,2 @@
-/** Whether `streamsim <args>` runs with V8's single-threaded garbage collection (see gc.js). */
-export function sweepWantsSingleThreadedGc(args: readonly string[], env?: { readonly [name: string]: string | undefined }, cores?: number): boolean;
+/** The V8 flags `streamsim <args>` runs with; empty for V8's defaults (see gc.js). */
+export function sweepNodeFlags(args: readonly string[], env?: { readonly [name: string]: string | undefined }, cores?: number): string[];

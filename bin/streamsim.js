@@ -4,12 +4,13 @@
 // exit code becomes ours.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { sweepWantsSingleThreadedGc } from "./gc.js";
+import { sweepNodeFlags } from "./gc.js";
 
 const args = process.argv.slice(2);
-if (sweepWantsSingleThreadedGc(args) && !process.execArgv.includes("--single-threaded-gc")) {
-  // V8 takes its GC flags at start-up only: run the same command again with the flag (see gc.js).
-  const child = spawnSync(process.execPath, ["--single-threaded-gc", ...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: "inherit" });
+const flags = sweepNodeFlags(args);
+if (flags.length > 0 && !flags.every((f) => process.execArgv.includes(f))) {
+  // V8 takes these flags at start-up only: run the same command again with them (see gc.js).
+  const child = spawnSync(process.execPath, [...flags, ...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: "inherit" });
   process.exit(child.status ?? (child.signal !== null ? 130 : 1));
 }
 
