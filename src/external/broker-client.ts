@@ -353,7 +353,10 @@ export class BrokerClient {
     const server = BrokerServer.lookup(network, brokerNodeId);
     assert(server !== undefined, `no broker server runs on node ${brokerNodeId}`);
     this.incarnation = fromNode.incarnation;
-    this.conn = server.accept(fromNode.id, new ClientHandlers(this));
+    this.conn = server.accept(fromNode.id, {
+      onMessage: (payload) => this.onResponse(payload as WireResponse),
+      onBreak: (err) => this.fail(new BrokerError(err.code, stripCode(err.message, err.code))),
+    });
   }
 
   /** The error that broke the connection (or closed the client), or null while usable. */
@@ -487,8 +490,7 @@ export class BrokerClient {
     this.conn.endA.send(wire, requestBytes(wire));
   }
 
-  /** @internal */
-  _onResponse(r: WireResponse): void {
+  private onResponse(r: WireResponse): void {
     const cb = this.pending.get(r.id);
     if (cb === undefined) assert(false, `broker response ${r.id} matches no outstanding request`);
     this.pending.delete(r.id);
@@ -496,25 +498,13 @@ export class BrokerClient {
     else cb(decodeError(r.error), undefined);
   }
 
-  /** @internal */
-  _fail(err: BrokerError): void {
+  private fail(err: BrokerError): void {
     if (this.brokenError !== null) return;
     this.brokenError = err;
     const cbs = [...this.pending.values()];
     this.pending.clear();
     for (const cb of cbs) cb(err, undefined);
     this.onBroken(err);
-  }
-}
-
-/** The client's connection handlers (a class, not an object of closures: one allocation per client). */
-class ClientHandlers implements ConnectionHandlers {
-  constructor(private readonly client: BrokerClient) {}
-  onMessage(payload: unknown): void {
-    this.client._onResponse(payload as WireResponse);
-  }
-  onBreak(err: NetError): void {
-    this.client._fail(new BrokerError(err.code, stripCode(err.message, err.code)));
   }
 }
 

@@ -137,15 +137,15 @@ export class StorageServer {
    * mkdir -p `dir` (CHECKPOINT_ROOT or a directory right under it) and make the new entries durable:
    * without the parents' fsyncDir a crash may drop the directory, and every file in it, after the reply.
    */
-  private ensureDir(dir: string, steps: Step[]): Step[] {
-    steps.push({ op: "mkdir", path: dir }, SYNC_ROOT);
+  private ensureDir(dir: string): Step[] {
+    const steps: Step[] = [{ op: "mkdir", path: dir }, SYNC_ROOT];
     if (dir !== CHECKPOINT_ROOT) steps.push(SYNC_CHECKPOINT_ROOT);
     return steps;
   }
 
   private atomicWrite(path: string, dir: string, data: string): Step[] {
     const tmp = `${path}.tmp`;
-    const steps = this.ensureDir(dir, []);
+    const steps = this.ensureDir(dir);
     steps.push(
       { op: "writeFile", path: tmp, data },
       { op: "fsync", path: tmp },
@@ -166,7 +166,7 @@ export class StorageServer {
       case "writeState": {
         const dir = chkDir(req.id);
         const path = `${dir}/${req.name}`;
-        const steps = this.ensureDir(dir, []);
+        const steps = this.ensureDir(dir);
         steps.push(
           { op: "writeFile", path, data: sealed(req.data) },
           { op: "fsync", path },

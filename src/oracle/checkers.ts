@@ -102,23 +102,6 @@ export function bag(values: readonly JsonValue[]): Bag {
 }
 const countIn = (b: Bag, k: string): number => b.get(k)?.count ?? 0;
 
-/** The first record of each canonical JSON, in order of first appearance. */
-function distinctRecords(values: readonly JsonValue[]): Map<string, JsonValue> {
-  const m = new Map<string, JsonValue>();
-  for (const v of values) {
-    const k = canonicalJson(v);
-    if (!m.has(k)) m.set(k, v);
-  }
-  return m;
-}
-
-/** The canonical JSON of each record, as a set. */
-function canonicalSet(values: readonly JsonValue[]): Set<string> {
-  const s = new Set<string>();
-  for (const v of values) s.add(canonicalJson(v));
-  return s;
-}
-
 type Problem = { readonly sentence: string; readonly detail: JsonValue };
 
 function findSink(result: RunResult, vertex: string): SinkOutput | undefined {
@@ -354,11 +337,10 @@ export function checkNoLoss(ref: Reference, result: RunResult, plan: Plan, optio
       continue;
     }
     if (exp.noLoss === "records") {
-      // Only which records were committed matters here, not how often.
-      const got = canonicalSet(out.committed);
-      const exps = distinctRecords(exp.records);
+      const got = bag(out.committed);
+      const exps = bag(exp.records);
       const missing: JsonValue[] = [];
-      for (const [k, v] of exps) if (!got.has(k)) missing.push(v);
+      for (const [k, e] of exps) if (!got.has(k)) missing.push(e.value);
       const first = missing[0];
       if (first !== undefined) {
         const summary = `${missing.length} of ${exps.size} distinct expected records missing, committed ${out.committed.length} records (${got.size} distinct)`;
@@ -384,10 +366,10 @@ export function checkNoLoss(ref: Reference, result: RunResult, plan: Plan, optio
         detail: { sink: exp.vertex, keys: missingKeys.slice(0, MAX_DETAILS), problem: "lost key" },
       });
     }
-    let got: Set<string> | null = null; // built when a final value is to be looked up
+    let got: Bag | null = null; // built when a final value is to be looked up
     for (const ke of exp.running ?? []) {
       for (const v of ke.idempotentFinals) {
-        got ??= canonicalSet(out.committed);
+        got ??= bag(out.committed);
         if (!got.has(canonicalJson(v)))
           problems.push({
             sentence: `${label}: final value ${showRecord(v)} of key "${ke.key}" never committed (a min/max aggregate duplicates cannot change)`,

@@ -460,8 +460,7 @@ export class SimDisk {
     this.counters.ops++;
     const outcome: Outcome<unknown> = injectEio ? EIO : this.perform(op, path, to, data);
     if (!outcome.ok) {
-      // What errors and traces name: for a rename, "from -> to".
-      const label = op === "rename" ? `${path} -> ${to}` : path;
+      const label = opLabel(op, path, to);
       this.counters.failedOps++;
       if (outcome.code === "EIO" || outcome.code === "ENOSPC") {
         this.counters.faults++;
@@ -473,7 +472,7 @@ export class SimDisk {
       return;
     }
     if (this.trace.detailed) {
-      this.trace.detail(this.node.id, "disk-op", { op, path: op === "rename" ? `${path} -> ${to}` : path, bytes: outcome.bytes });
+      this.trace.detail(this.node.id, "disk-op", { op, path: opLabel(op, path, to), bytes: outcome.bytes });
     }
     cb(null, outcome.value);
   }
@@ -981,6 +980,11 @@ function toBytes(data: Uint8Array | string): Uint8Array {
   // as a plain Uint8Array view, so slice() copies as everywhere else (Buffer's slice would share).
   const b = Buffer.from(data, "utf8");
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
+}
+
+/** What errors and traces name an operation by: its path, or "from -> to" for a rename. */
+function opLabel(op: DiskOp, path: string, to: string): string {
+  return op === "rename" ? `${path} -> ${to}` : path;
 }
 
 const childPath = (dir: string, name: string): string => (dir === "/" ? `/${name}` : `${dir}/${name}`);
