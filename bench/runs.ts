@@ -1,20 +1,38 @@
 /**
- * Generated runs per second on one core, in process: the default property-suite arbitrary (up to
- * ~200 records, up to 8 operators, up to 5 faults), each run executed and judged by the oracle.
- * Same samples every round, after WARMUP_RUNS (default 1,200) untimed runs of them, since V8 goes on
- * optimising for about that long; prints the median of 5 rounds, as runs per wall-clock second of
- * this one thread and as runs per CPU-second of the whole process (V8's collector and compiler
- * helper threads included). Target (issue 4): >= 200 runs/s per core.
+ * Generated runs per second on one core: the default property-suite arbitrary (up to ~200 records,
+ * up to 8 operators, up to 5 faults), each run executed and judged by the oracle. Same samples
+ * every round, after WARMUP_RUNS (default 1,200) untimed runs of them, since V8 goes on optimising
+ * for about that long; prints the median of 5 rounds, as runs per wall-clock second of the one
+ * thread and as runs per CPU-second of the whole process (V8's collector and compiler helper
+ * threads included). Target (issue 4): >= 200 runs/s per core.
  *
- *   npm run bench runs          RUNS=300 npm run bench runs
+ * Two settings, each in a fresh process, taking turns PASSES times so that a burst of load from
+ * elsewhere on a shared machine does not fall on one only:
+ * - as `streamsim sweep --workers 1` runs (bin/gc.js: its fixed young generation), the headline;
+ * - V8's defaults (what a property suite in a plain vitest process gets), the baseline.
+ *
+ *   npm run bench runs          RUNS=300 PASSES=3 npm run bench runs
  */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
+import { sweepNodeFlags } from "../bin/gc.js";
 import { scenarioArb } from "../src/gen/index.ts";
 import { runAndJudge } from "../src/runner/check.ts";
-import { benchHeader, formatTable, median } from "./stats.ts";
+import { benchHeader, formatRatio, formatTable, median, ratio } from "./stats.ts";
 
-export async function main(): Promise<void> {
-  console.log(benchHeader("runs"));
+const ROUNDS = 5;
+const TARGET = 200;
+/** Times each setting is measured, taking turns with the other. */
+const PASSES = Number(process.env["PASSES"] ?? 2);
+
+type Setting = { readonly label: string; readonly nodeFlags: readonly string[] };
+type Measured = { rates: number[]; perCpu: number[]; eventRates: number[]; passed: number; n: number; records: number[]; operators: number[]; faults: number[] };
+
+/** The child's side: warm up, then time ROUNDS rounds over the same samples, in this process. */
+function measure(): Measured {
   const n = Number(process.env["RUNS"] ?? 200);
   const samples = fc.sample(scenarioArb({ faults: "normal" }), { seed: 7, numRuns: n });
   const records = samples.map((s) => s.inputs.reduce((a, t) => a + t.partitions.reduce((b, p) => b + p.length, 0), 0));
@@ -24,44 +42,85 @@ export async function main(): Promise<void> {
   // the property suites and sweeps spend their time past that point.
   const warmupRounds = Math.ceil(Number(process.env["WARMUP_RUNS"] ?? 1200) / n);
   for (let r = 0; r < warmupRounds; r++) for (const s of samples) runAndJudge(s);
-  const rates: number[] = [];
-  const perCpu: number[] = [];
-  const judgeOnly: number[] = [];
-  let passed = 0;
-  for (let round = 0; round < 5; round++) {
-    passed = 0;
+  const m: Measured = { rates: [], perCpu: [], eventRates: [], passed: 0, n, records, operators, faults };
+  for (let round = 0; round < ROUNDS; round++) {
+    m.passed = 0;
     let events = 0;
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
     for (const s of samples) {
       const r = runAndJudge(s);
       events += r.result.events;
-      if (r.judgement.verdict === "pass") passed++;
+      if (r.judgement.verdict === "pass") m.passed++;
     }
     const ms = performance.now() - t0;
     const cpu = process.cpuUsage(cpu0);
-    rates.push(n / (ms / 1000));
+    m.rates.push(n / (ms / 1000));
     // Every thread of the process: V8's collector and compiler helpers included.
-    perCpu.push(n / ((cpu.user + cpu.system) / 1e6));
-    judgeOnly.push(events / (ms / 1000));
+    m.perCpu.push(n / ((cpu.user + cpu.system) / 1e6));
+    m.eventRates.push(events / (ms / 1000));
   }
+  return m;
+}
+
+/** Runs one setting in a fresh child process with its V8 flags. */
+function measureInChild(setting: Setting): Measured {
+  const dir = mkdtempSync(join(tmpdir(), "streamsim-bench-runs-"));
+  const out = join(dir, "measured.json");
+  try {
+    const r = spawnSync(process.execPath, [...setting.nodeFlags, "--import", new URL("../bin/typescript.js", import.meta.url).href, new URL("./run.ts", import.meta.url).pathname, "runs"], {
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, STREAMSIM_BENCH_RUNS_CHILD: out },
+    });
+    if (r.status !== 0) throw new Error(`the child measuring "${setting.label}" exited with ${r.status ?? r.signal}`);
+    return JSON.parse(readFileSync(out, "utf8")) as Measured;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function main(): Promise<void> {
+  const childOut = process.env["STREAMSIM_BENCH_RUNS_CHILD"];
+  if (childOut !== undefined) {
+    writeFileSync(childOut, JSON.stringify(measure()));
+    return;
+  }
+  console.log(benchHeader("runs"));
+  const sweepFlags = sweepNodeFlags(["sweep", "--workers", "1"], {});
+  const settings: Setting[] = [
+    { label: `as streamsim sweep --workers 1 runs (node ${sweepFlags.join(" ")})`, nodeFlags: sweepFlags },
+    { label: "V8's defaults (a plain vitest process)", nodeFlags: [] },
+  ];
+  const passes = Array.from({ length: PASSES }, () => settings.map(measureInChild));
+  const merged = settings.map((_, i): Measured => {
+    const all = passes.map((p) => p[i] as Measured);
+    const last = all[all.length - 1] as Measured;
+    return { ...last, rates: all.flatMap((m) => m.rates), perCpu: all.flatMap((m) => m.perCpu), eventRates: all.flatMap((m) => m.eventRates) };
+  });
+  const [product, defaults] = merged as [Measured, Measured];
   const mean = (xs: number[]): string => (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1);
   console.log(
-    formatTable(
-      ["measure", "value"],
-      [
-        ["generated runs per second (median of 5 rounds, 1 core)", median(rates).toFixed(1)],
-        ["runs per CPU-second, every thread of the process (median)", median(perCpu).toFixed(1)],
-        ["simulation events per second (median)", `${(median(judgeOnly) / 1e6).toFixed(2)} M`],
-        ["runs that passed", `${passed}/${n}`],
-        ["records per run (mean / max)", `${mean(records)} / ${Math.max(...records)}`],
-        ["operators per run (mean / max)", `${mean(operators)} / ${Math.max(...operators)}`],
-        ["faults per run (mean / max)", `${mean(faults)} / ${Math.max(...faults)}`],
-      ],
-    ),
+    `${product.n} generated runs per round (records per run mean ${mean(product.records)} / max ${Math.max(...product.records)}; ` +
+      `operators mean ${mean(product.operators)} / max ${Math.max(...product.operators)}; faults mean ${mean(product.faults)} / max ${Math.max(...product.faults)}); ` +
+      `${ROUNDS} timed rounds per setting and pass after the warm-up, ${PASSES} passes taking turns`,
   );
   console.log(
-    `target: >= 200 runs/s per core; measured ${median(rates).toFixed(1)} (${(median(rates) / 200).toFixed(2)}x of target), ` +
-      `${median(perCpu).toFixed(1)} per CPU-second counting V8's helper threads`,
+    formatTable(
+      ["setting", "runs/s, 1 core (median)", "runs per CPU-second, every thread (median)", "simulation events/s (median)", "runs that passed"],
+      merged.map((m, i) => [
+        (settings[i] as Setting).label,
+        median(m.rates).toFixed(1),
+        median(m.perCpu).toFixed(1),
+        `${(median(m.eventRates) / 1e6).toFixed(2)} M`,
+        `${m.passed}/${m.n}`,
+      ]),
+    ),
+  );
+  const rate = median(product.rates);
+  const perCpu = median(product.perCpu);
+  console.log(
+    `target: >= ${TARGET} runs/s per core; measured ${rate.toFixed(1)} (${(rate / TARGET).toFixed(2)}x of target), ` +
+      `${perCpu.toFixed(1)} per CPU-second counting V8's helper threads${Math.min(rate, perCpu) >= TARGET ? "" : "  BELOW TARGET"}; ` +
+      `against V8's defaults: ${formatRatio(ratio(rate, median(defaults.rates)))} the runs/s, ${formatRatio(ratio(perCpu, median(defaults.perCpu)))} per CPU-second`,
   );
 }

@@ -1,2 +1,4 @@
 /** The V8 flags `streamsim <args>` runs with; empty for V8's defaults (see gc.js). */
-export function sweepNodeFlags(args: readonly string[], env?: { readonly [name: string]: string | undefined }, cores?: number): string[];
+export function sweepNodeFlags(args: readonly string[], env?: { readonly [name: string]: string | undefined }, cores?: number, memBytes?: number): string[];
+/** The semi-space size (MB) of a sweep with `workers` worker threads on a machine with `memBytes` (see gc.js). */
+export function semiSpaceMb(workers: number, memBytes: number): number;

@@ -2,10 +2,16 @@
 // V8 takes these flags at start-up only; setting GC flags at run time crashed V8 in session 4).
 //
 // A sweep (`sweep`, `start`) runs thousands of short simulations, one worker thread per core by
-// default. Measured with `npm run bench sweep` (docs/performance.md, session 5):
-// - A fixed 16 MB young-generation semi-space (`--min-semi-space-size=16 --max-semi-space-size=16`):
-//   a finished run leaves almost nothing alive, so V8 keeps shrinking the semi-space and then
-//   collects, and resizes, more often than a sweep needs. For every sweep, whatever the workers.
+// default. Measured with `npm run bench sweep` and `npm run bench runs` (docs/performance.md):
+// - A fixed young-generation semi-space, as large as memory allows up to 128 MB
+//   (`--min-semi-space-size=N --max-semi-space-size=N`, N in 16, 32, 64, 128). A run allocates
+//   about 3 MB and is dead once it returns, so what a scavenge copies is the one run in progress,
+//   whatever the size: a larger semi-space means fewer scavenges for the same copying each. 128 MB
+//   against session 5's 16 MB: about 15-20% less CPU per run (one worker and two), and the one-worker
+//   setting leans less on V8's helper threads. It costs two semi-spaces of memory per thread, so
+//   the size is the largest whose young generations (workers and the main thread) take at most an
+//   eighth of the machine's memory; 16 MB at least (V8 otherwise shrinks the semi-space after runs
+//   that leave nothing alive, and collects more often than a sweep needs).
 // - With two workers or more, `--single-threaded`: V8's helper threads (the optimising compiler's
 //   and the collector's) are shared by the process's workers, and with a worker on every core
 //   they can only take time from the other workers. Two worker threads did 14% fewer runs per
@@ -13,10 +19,26 @@
 //   two threads in one process scaled 1.65x). Session 4 had only `--single-threaded-gc`.
 // With one worker (or none) the helpers use an otherwise idle core and stay.
 // STREAMSIM_GC=default keeps V8's defaults for every command.
-import { availableParallelism } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 
-/** The fixed young-generation size of a sweep, in MB per semi-space. */
-const SEMI_SPACE_FLAGS = ["--min-semi-space-size=16", "--max-semi-space-size=16"];
+/** Semi-space sizes a sweep may get, in MB, largest first. */
+const SEMI_SPACE_MB = [128, 64, 32, 16];
+/** The share of the machine's memory the young generations of a sweep's threads may take. */
+const YOUNG_SHARE = 1 / 8;
+
+/**
+ * The semi-space size (MB) of a sweep with `workers` worker threads on a machine with `memBytes`:
+ * the largest whose young generations (two semi-spaces a thread, the workers and the main thread)
+ * fit in an eighth of the memory, 16 MB at least.
+ * @param {number} workers
+ * @param {number} memBytes
+ * @returns {number}
+ */
+export function semiSpaceMb(workers, memBytes) {
+  const threads = Math.max(1, workers) + 1;
+  const budgetMb = (memBytes / 2 ** 20) * YOUNG_SHARE;
+  return SEMI_SPACE_MB.find((mb) => 2 * mb * threads <= budgetMb) ?? 16;
+}
 
 /**
  * The value of `--workers` in a command line; undefined when absent.
@@ -36,13 +58,17 @@ function workersFlag(args) {
  * @param {readonly string[]} args the command line after `streamsim`
  * @param {{ readonly [name: string]: string | undefined }} env
  * @param {number} cores the default worker count (one per core, as the --workers option)
+ * @param {number} memBytes the machine's memory
  * @returns {string[]}
  */
-export function sweepNodeFlags(args, env = process.env, cores = availableParallelism()) {
+export function sweepNodeFlags(args, env = process.env, cores = availableParallelism(), memBytes = totalmem()) {
   if (env["STREAMSIM_GC"] === "default") return [];
   const command = args.find((a) => !a.startsWith("-"));
   if (command !== "sweep" && command !== "start") return [];
   if (args.includes("--help") || args.includes("-h")) return [];
   const workers = workersFlag(args) ?? cores;
-  return Number.isFinite(workers) && workers >= 2 ? ["--single-threaded", ...SEMI_SPACE_FLAGS] : [...SEMI_SPACE_FLAGS];
+  const valid = Number.isFinite(workers) && workers >= 0;
+  const mb = semiSpaceMb(valid ? workers : 1, memBytes);
+  const semi = [`--min-semi-space-size=${mb}`, `--max-semi-space-size=${mb}`];
+  return valid && workers >= 2 ? ["--single-threaded", ...semi] : semi;
 }

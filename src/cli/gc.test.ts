@@ -1,20 +1,34 @@
 import { describe, expect, test } from "vitest";
-import { sweepNodeFlags } from "../../bin/gc.js";
+import { semiSpaceMb, sweepNodeFlags } from "../../bin/gc.js";
 
-const SEMI = ["--min-semi-space-size=16", "--max-semi-space-size=16"];
+const GIB = 2 ** 30;
+const semi = (mb: number): string[] => [`--min-semi-space-size=${mb}`, `--max-semi-space-size=${mb}`];
+const SEMI = semi(128);
 
 describe("which V8 flags a command runs with", () => {
   const env = {};
   test("a sweep with two workers or more runs single-threaded V8 with a fixed young generation, whether the count is given or is the core count", () => {
-    expect(sweepNodeFlags(["sweep", "--workers", "2"], env, 1)).toEqual(["--single-threaded", ...SEMI]);
-    expect(sweepNodeFlags(["sweep", "--runs", "9", "--workers=4"], env, 1)).toEqual(["--single-threaded", ...SEMI]);
-    expect(sweepNodeFlags(["start"], env, 2)).toEqual(["--single-threaded", ...SEMI]);
+    expect(sweepNodeFlags(["sweep", "--workers", "2"], env, 1, 24 * GIB)).toEqual(["--single-threaded", ...SEMI]);
+    expect(sweepNodeFlags(["sweep", "--runs", "9", "--workers=4"], env, 1, 24 * GIB)).toEqual(["--single-threaded", ...SEMI]);
+    expect(sweepNodeFlags(["start"], env, 2, 24 * GIB)).toEqual(["--single-threaded", ...SEMI]);
   });
 
   test("a sweep with one worker or none keeps V8's helper threads, with the fixed young generation", () => {
-    expect(sweepNodeFlags(["sweep", "--workers", "1"], env, 8)).toEqual(SEMI);
-    expect(sweepNodeFlags(["sweep", "--workers", "0"], env, 8)).toEqual(SEMI);
-    expect(sweepNodeFlags(["sweep"], env, 1)).toEqual(SEMI);
+    expect(sweepNodeFlags(["sweep", "--workers", "1"], env, 8, 24 * GIB)).toEqual(SEMI);
+    expect(sweepNodeFlags(["sweep", "--workers", "0"], env, 8, 24 * GIB)).toEqual(SEMI);
+    expect(sweepNodeFlags(["sweep"], env, 1, 24 * GIB)).toEqual(SEMI);
+  });
+
+  test("the young generation is as large as an eighth of the memory allows for every thread, between 16 and 128 MB", () => {
+    // Two semi-spaces a thread, the workers and the main thread: 2 * 128 MB * 3 = 768 MB <= 24 GiB / 8.
+    expect(semiSpaceMb(2, 24 * GIB)).toBe(128);
+    // 8 GiB / 8 = 1 GiB for 9 threads: 2 * 32 * 9 = 576 MB fits, 2 * 64 * 9 = 1152 MB does not.
+    expect(semiSpaceMb(8, 8 * GIB)).toBe(32);
+    expect(sweepNodeFlags(["sweep", "--workers", "8"], env, 2, 8 * GIB)).toEqual(["--single-threaded", ...semi(32)]);
+    // Never below 16 MB, however little memory and however many workers.
+    expect(semiSpaceMb(64, 2 * GIB)).toBe(16);
+    // No workers (runs in the main thread): 2 GiB / 8 = 256 MB = 2 * 64 MB * 2 threads.
+    expect(semiSpaceMb(0, 2 * GIB)).toBe(64);
   });
 
   test("other commands and --help keep V8's defaults", () => {
