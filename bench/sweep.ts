@@ -9,14 +9,14 @@
  * timed rounds come after untimed ones that give every worker WARMUP_RUNS_PER_WORKER runs. The
  * first round of each setting (thread start-up, module loading and that warm-up included) is
  * printed too, as "cold". Each setting runs in a fresh process of its own, as `streamsim sweep`
- * would, with the command's own V8 flags (bin/gc.js: a fixed young generation, and
- * `--single-threaded` with two workers or more); two more settings run without that choice (V8's
- * defaults with one worker, session 4's `--single-threaded-gc` with two) or take EXP1_FLAGS and
+ * would, with the command's own V8 flags (bin/gc.js: a fixed young generation as large as memory
+ * allows, and `--single-threaded` with two workers or more); two more settings run with session 5's
+ * choice (a 16 MB semi-space, and `--single-threaded` with two workers) or take EXP1_FLAGS and
  * EXP2_FLAGS, as the experiment behind it. The report time is for 1,000 records built from the
  * sweep's own records (ids renumbered), written to a temporary folder.
  *
  *   npm run bench sweep
- *   EXP1_FLAGS="--single-threaded-gc" EXP2_FLAGS="--single-threaded" npm run bench sweep
+ *   EXP1_FLAGS="" EXP2_FLAGS="--single-threaded-gc" npm run bench sweep
  *   PASSES=3 WARMUP_RUNS_PER_WORKER=2400 npm run bench sweep
  */
 import { spawnSync } from "node:child_process";
@@ -139,13 +139,14 @@ export async function main(): Promise<void> {
     { label: "1 worker (streamsim sweep --workers 1)", workers: 1, nodeFlags: sweepNodeFlags(["sweep", "--workers", "1"], {}) },
     { label: "2 workers (streamsim sweep --workers 2)", workers: 2, nodeFlags: sweepNodeFlags(["sweep", "--workers", "2"], {}) },
   ];
-  // ... and the experiment behind that choice: V8's defaults with one worker, session 4's choice
-  // (single-threaded collection only) with two (or EXP1_FLAGS, EXP2_FLAGS).
+  // ... and the experiment behind that choice: session 5's flags, a 16 MB semi-space and
+  // `--single-threaded` with two workers (or EXP1_FLAGS, EXP2_FLAGS).
   const flagsOf = (v: string | undefined, fallback: string[]): string[] => (v === undefined ? fallback : v.split(" ").filter((x) => x !== ""));
   const labelOf = (workers: number, flags: readonly string[]): string =>
     `${workers} ${workers === 1 ? "worker" : "workers"}, ${flags.length === 0 ? "V8's default GC" : `node ${flags.join(" ")}`}`;
-  const exp1 = flagsOf(process.env["EXP1_FLAGS"], []);
-  const exp2 = flagsOf(process.env["EXP2_FLAGS"], ["--single-threaded-gc"]);
+  const semi16 = ["--min-semi-space-size=16", "--max-semi-space-size=16"];
+  const exp1 = flagsOf(process.env["EXP1_FLAGS"], semi16);
+  const exp2 = flagsOf(process.env["EXP2_FLAGS"], ["--single-threaded", ...semi16]);
   settings.push({ label: labelOf(1, exp1), workers: 1, nodeFlags: exp1 }, { label: labelOf(2, exp2), workers: 2, nodeFlags: exp2 });
   // The settings take turns, PASSES times, so that a burst of load from elsewhere on a shared machine
   // does not fall on one setting only; each setting's figures are medians over all its rounds.
@@ -179,7 +180,7 @@ export async function main(): Promise<void> {
   console.log(
     `speed-up with 2 workers: ${formatRatio(speedup)} (target >= ${TARGET_SPEEDUP}x)${speedup >= TARGET_SPEEDUP ? "" : "  BELOW TARGET"}; ` +
       `cold (first round, start-up and JIT warm-up included): ${formatRatio(ratio(coldRate(two), coldRate(one)))}; ` +
-      `${twoExp.label}: ${formatRatio(ratio(rate(twoExp), rate(one)))}; ` +
+      `the experiment's own (${twoExp.label} against ${oneExp.label}): ${formatRatio(ratio(rate(twoExp), rate(oneExp)))}; ` +
       `ceiling from CPU use alone (2 cores / cores busy with 1 worker): ${formatRatio(2 / (median(one.cpuMs) / median(one.runsMs)))}`,
   );
   console.log(`same verdicts and trace hashes in every setting: ${same ? "yes" : "NO"}; ${failed} of ${RUNS} runs failed a check`);
