@@ -86,7 +86,7 @@ export async function main(): Promise<void> {
     return;
   }
   console.log(benchHeader("runs"));
-  const sweepFlags = sweepNodeFlags(["sweep", "--workers", "1"], {});
+  const sweepFlags = sweepNodeFlags(["sweep", "--runs", "100000", "--workers", "1"], {});
   const settings: Setting[] = [
     { label: `as streamsim sweep --workers 1 runs (node ${sweepFlags.join(" ")})`, nodeFlags: sweepFlags },
     { label: "V8's defaults (a plain vitest process)", nodeFlags: [] },

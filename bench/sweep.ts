@@ -136,8 +136,8 @@ export async function main(): Promise<void> {
   );
   // As `streamsim sweep` runs them (bin/gc.js picks V8's flags by worker count) ...
   const settings: Setting[] = [
-    { label: "1 worker (streamsim sweep --workers 1)", workers: 1, nodeFlags: sweepNodeFlags(["sweep", "--workers", "1"], {}) },
-    { label: "2 workers (streamsim sweep --workers 2)", workers: 2, nodeFlags: sweepNodeFlags(["sweep", "--workers", "2"], {}) },
+    { label: "1 worker (streamsim sweep --workers 1)", workers: 1, nodeFlags: sweepNodeFlags(["sweep", "--runs", "100000", "--workers", "1"], {}) },
+    { label: "2 workers (streamsim sweep --workers 2)", workers: 2, nodeFlags: sweepNodeFlags(["sweep", "--runs", "100000", "--workers", "2"], {}) },
   ];
   // ... and the experiment behind that choice: session 5's flags, a 16 MB semi-space and
   // `--single-threaded` with two workers (or EXP1_FLAGS, EXP2_FLAGS).

@@ -18,8 +18,15 @@
 //   CPU-second than one with them and as many without (two separate processes scaled 2.0x while
 //   two threads in one process scaled 1.65x). Session 4 had only `--single-threaded-gc`.
 // With one worker (or none) the helpers use an otherwise idle core and stay.
+// Only for a long sweep (`--runs` of LONG_SWEEP_RUNS or more): the flags pay off in the steady state
+// after a few hundred runs per worker, while a short sweep such as `npm start` (100 runs) is mostly
+// start-up and JIT warm-up, where they cost the command's second start (0.3-0.4 s) and, with two
+// workers, put the compiler on the workers' own threads.
 // STREAMSIM_GC=default keeps V8's defaults for every command.
 import { availableParallelism, totalmem } from "node:os";
+
+/** The fewest `--runs` for which a sweep gets these flags. */
+export const LONG_SWEEP_RUNS = 1000;
 
 /** Semi-space sizes a sweep may get, in MB, largest first. */
 const SEMI_SPACE_MB = [128, 64, 32, 16];
@@ -41,14 +48,15 @@ export function semiSpaceMb(workers, memBytes) {
 }
 
 /**
- * The value of `--workers` in a command line; undefined when absent.
+ * The value of option `name` (e.g. "--workers") in a command line as a number; undefined when absent.
  * @param {readonly string[]} args
+ * @param {string} name
  */
-function workersFlag(args) {
+function numberFlag(args, name) {
   for (let i = 0; i < args.length; i++) {
     const a = args[i] ?? "";
-    if (a === "--workers") return Number(args[i + 1]);
-    if (a.startsWith("--workers=")) return Number(a.slice("--workers=".length));
+    if (a === name) return Number(args[i + 1]);
+    if (a.startsWith(`${name}=`)) return Number(a.slice(name.length + 1));
   }
   return undefined;
 }
@@ -66,7 +74,10 @@ export function sweepNodeFlags(args, env = process.env, cores = availableParalle
   const command = args.find((a) => !a.startsWith("-"));
   if (command !== "sweep" && command !== "start") return [];
   if (args.includes("--help") || args.includes("-h")) return [];
-  const workers = workersFlag(args) ?? cores;
+  // Both commands run 100 generated runs unless told otherwise.
+  const runs = numberFlag(args, "--runs") ?? 100;
+  if (!(runs >= LONG_SWEEP_RUNS)) return [];
+  const workers = numberFlag(args, "--workers") ?? cores;
   const valid = Number.isFinite(workers) && workers >= 0;
   const mb = semiSpaceMb(valid ? workers : 1, memBytes);
   const semi = [`--min-semi-space-size=${mb}`, `--max-semi-space-size=${mb}`];

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { semiSpaceMb, sweepNodeFlags } from "../../bin/gc.js";
+import { LONG_SWEEP_RUNS, semiSpaceMb, sweepNodeFlags } from "../../bin/gc.js";
 
 const GIB = 2 ** 30;
 const semi = (mb: number): string[] => [`--min-semi-space-size=${mb}`, `--max-semi-space-size=${mb}`];
@@ -8,15 +8,15 @@ const SEMI = semi(128);
 describe("which V8 flags a command runs with", () => {
   const env = {};
   test("a sweep with two workers or more runs single-threaded V8 with a fixed young generation, whether the count is given or is the core count", () => {
-    expect(sweepNodeFlags(["sweep", "--workers", "2"], env, 1, 24 * GIB)).toEqual(["--single-threaded", ...SEMI]);
-    expect(sweepNodeFlags(["sweep", "--runs", "9", "--workers=4"], env, 1, 24 * GIB)).toEqual(["--single-threaded", ...SEMI]);
-    expect(sweepNodeFlags(["start"], env, 2, 24 * GIB)).toEqual(["--single-threaded", ...SEMI]);
+    expect(sweepNodeFlags(["sweep", "--runs", "5000", "--workers", "2"], env, 1, 24 * GIB)).toEqual(["--single-threaded", ...SEMI]);
+    expect(sweepNodeFlags(["sweep", "--runs=1000", "--workers=4"], env, 1, 24 * GIB)).toEqual(["--single-threaded", ...SEMI]);
+    expect(sweepNodeFlags(["start", "--runs", "2000"], env, 2, 24 * GIB)).toEqual(["--single-threaded", ...SEMI]);
   });
 
   test("a sweep with one worker or none keeps V8's helper threads, with the fixed young generation", () => {
-    expect(sweepNodeFlags(["sweep", "--workers", "1"], env, 8, 24 * GIB)).toEqual(SEMI);
-    expect(sweepNodeFlags(["sweep", "--workers", "0"], env, 8, 24 * GIB)).toEqual(SEMI);
-    expect(sweepNodeFlags(["sweep"], env, 1, 24 * GIB)).toEqual(SEMI);
+    expect(sweepNodeFlags(["sweep", "--workers", "1", "--runs", "1000"], env, 8, 24 * GIB)).toEqual(SEMI);
+    expect(sweepNodeFlags(["sweep", "--workers", "0", "--runs", "1000"], env, 8, 24 * GIB)).toEqual(SEMI);
+    expect(sweepNodeFlags(["sweep", "--runs", "1000"], env, 1, 24 * GIB)).toEqual(SEMI);
   });
 
   test("the young generation is as large as an eighth of the memory allows for every thread, between 16 and 128 MB", () => {
@@ -24,19 +24,26 @@ describe("which V8 flags a command runs with", () => {
     expect(semiSpaceMb(2, 24 * GIB)).toBe(128);
     // 8 GiB / 8 = 1 GiB for 9 threads: 2 * 32 * 9 = 576 MB fits, 2 * 64 * 9 = 1152 MB does not.
     expect(semiSpaceMb(8, 8 * GIB)).toBe(32);
-    expect(sweepNodeFlags(["sweep", "--workers", "8"], env, 2, 8 * GIB)).toEqual(["--single-threaded", ...semi(32)]);
+    expect(sweepNodeFlags(["sweep", "--workers", "8", "--runs", "1000"], env, 2, 8 * GIB)).toEqual(["--single-threaded", ...semi(32)]);
     // Never below 16 MB, however little memory and however many workers.
     expect(semiSpaceMb(64, 2 * GIB)).toBe(16);
     // No workers (runs in the main thread): 2 GiB / 8 = 256 MB = 2 * 64 MB * 2 threads.
     expect(semiSpaceMb(0, 2 * GIB)).toBe(64);
   });
 
+  test("a short sweep (fewer than LONG_SWEEP_RUNS runs, the default 100 included) keeps V8's defaults: it is mostly start-up and warm-up", () => {
+    expect(LONG_SWEEP_RUNS).toBe(1000);
+    expect(sweepNodeFlags(["start"], env, 2, 24 * GIB)).toEqual([]);
+    expect(sweepNodeFlags(["sweep", "--workers", "2"], env, 2, 24 * GIB)).toEqual([]);
+    expect(sweepNodeFlags(["sweep", "--runs", "999", "--time-budget", "60s"], env, 2, 24 * GIB)).toEqual([]);
+  });
+
   test("other commands and --help keep V8's defaults", () => {
     expect(sweepNodeFlags(["run", "scenarios/a.json"], env, 8)).toEqual([]);
-    expect(sweepNodeFlags(["sweep", "--help"], env, 8)).toEqual([]);
+    expect(sweepNodeFlags(["sweep", "--runs", "5000", "--help"], env, 8)).toEqual([]);
   });
 
   test("STREAMSIM_GC=default keeps V8's defaults for every command", () => {
-    expect(sweepNodeFlags(["sweep", "--workers", "2"], { STREAMSIM_GC: "default" }, 2)).toEqual([]);
+    expect(sweepNodeFlags(["sweep", "--runs", "5000", "--workers", "2"], { STREAMSIM_GC: "default" }, 2)).toEqual([]);
   });
 });
