@@ -13,14 +13,11 @@
  *
  *   npm run bench runs          RUNS=300 PASSES=3 npm run bench runs
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
 import { sweepNodeFlags } from "../bin/gc.js";
 import { scenarioArb } from "../src/gen/index.ts";
 import { runAndJudge } from "../src/runner/check.ts";
+import { childJob, finishChild, measureInChild, takeTurns } from "./child.ts";
 import { benchHeader, formatRatio, formatTable, median, ratio } from "./stats.ts";
 
 const ROUNDS = 5;
@@ -63,37 +60,17 @@ function measure(): Measured {
   return m;
 }
 
-/** Runs one setting in a fresh child process with its V8 flags. */
-function measureInChild(setting: Setting): Measured {
-  const dir = mkdtempSync(join(tmpdir(), "streamsim-bench-runs-"));
-  const out = join(dir, "measured.json");
-  try {
-    const r = spawnSync(process.execPath, [...setting.nodeFlags, "--import", new URL("../bin/typescript.js", import.meta.url).href, new URL("./run.ts", import.meta.url).pathname, "runs"], {
-      stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, STREAMSIM_BENCH_RUNS_CHILD: out },
-    });
-    if (r.status !== 0) throw new Error(`the child measuring "${setting.label}" exited with ${r.status ?? r.signal}`);
-    return JSON.parse(readFileSync(out, "utf8")) as Measured;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 export async function main(): Promise<void> {
-  const childOut = process.env["STREAMSIM_BENCH_RUNS_CHILD"];
-  if (childOut !== undefined) {
-    writeFileSync(childOut, JSON.stringify(measure()));
-    return;
-  }
+  const job = childJob<null>();
+  if (job !== undefined) return finishChild(job, measure());
   console.log(benchHeader("runs"));
   const sweepFlags = sweepNodeFlags(["sweep", "--runs", "100000", "--workers", "1"], {});
   const settings: Setting[] = [
     { label: `as streamsim sweep --workers 1 runs (node ${sweepFlags.join(" ")})`, nodeFlags: sweepFlags },
     { label: "V8's defaults (a plain vitest process)", nodeFlags: [] },
   ];
-  const passes = Array.from({ length: PASSES }, () => settings.map(measureInChild));
-  const merged = settings.map((_, i): Measured => {
-    const all = passes.map((p) => p[i] as Measured);
+  const measureSetting = (s: Setting): Measured => measureInChild<Measured>("runs", s.nodeFlags, s.label, null);
+  const merged = takeTurns(settings, PASSES, measureSetting).map((all): Measured => {
     const last = all[all.length - 1] as Measured;
     return { ...last, rates: all.flatMap((m) => m.rates), perCpu: all.flatMap((m) => m.perCpu), eventRates: all.flatMap((m) => m.eventRates) };
   });

@@ -19,8 +19,7 @@
  *   EXP1_FLAGS="" EXP2_FLAGS="--single-threaded-gc" npm run bench sweep
  *   PASSES=3 WARMUP_RUNS_PER_WORKER=2400 npm run bench sweep
  */
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sweepNodeFlags } from "../bin/gc.js";
@@ -29,6 +28,7 @@ import { TaskPool } from "../src/cli/pool.ts";
 import type { Task } from "../src/cli/task.ts";
 import { computeTotals, writeReports } from "../src/report/index.ts";
 import type { RunRecord, RunSet } from "../src/report/index.ts";
+import { childJob, finishChild, measureInChild, takeTurns } from "./child.ts";
 import { benchHeader, formatMs, formatRatio, formatTable, median, ratio } from "./stats.ts";
 
 const RUNS = 300;
@@ -60,26 +60,9 @@ function tasks(): Task[] {
 type Setting = { readonly label: string; readonly workers: number; readonly nodeFlags: readonly string[] };
 type Measured = Setting & { coldMs: number; runsMs: number[]; cpuMs: number[]; records: RunRecord[] };
 
-/** The child process's side: one setting, measured in this process, written as JSON to `out`. */
-async function child(setting: Setting, out: string): Promise<void> {
-  writeFileSync(out, JSON.stringify(await measure(setting)));
-}
-
-/** Runs one setting in a fresh child process. */
-function measureInChild(setting: Setting): Measured {
-  const dir = mkdtempSync(join(tmpdir(), "streamsim-bench-sweep-child-"));
-  const out = join(dir, "measured.json");
-  const label = setting.label;
-  try {
-    const r = spawnSync(process.execPath, [...setting.nodeFlags, "--import", new URL("../bin/typescript.js", import.meta.url).href, new URL("./run.ts", import.meta.url).pathname, "sweep"], {
-      stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, STREAMSIM_BENCH_SWEEP_CHILD: JSON.stringify({ setting, out }) },
-    });
-    if (r.status !== 0) throw new Error(`the child measuring "${label}" exited with ${r.status ?? r.signal}`);
-    return JSON.parse(readFileSync(out, "utf8")) as Measured;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** Runs one setting in a fresh child process (bench/child.ts). */
+function measureSetting(setting: Setting): Measured {
+  return measureInChild<Measured>("sweep", setting.nodeFlags, setting.label, setting);
 }
 
 async function measure(setting: Setting): Promise<Measured> {
@@ -124,11 +107,8 @@ function thousandRuns(records: readonly RunRecord[]): RunSet {
 }
 
 export async function main(): Promise<void> {
-  const asChild = process.env["STREAMSIM_BENCH_SWEEP_CHILD"];
-  if (asChild !== undefined) {
-    const { setting, out } = JSON.parse(asChild) as { setting: Setting; out: string };
-    return child(setting, out);
-  }
+  const job = childJob<Setting>();
+  if (job !== undefined) return finishChild(job, await measure(job.payload));
   console.log(benchHeader("sweep"));
   console.log(
     `${RUNS} generated runs (seed ${SEED}, faults normal, no shrinking) per round; ${ROUNDS} timed rounds per setting after ` +
@@ -148,12 +128,8 @@ export async function main(): Promise<void> {
   const exp1 = flagsOf(process.env["EXP1_FLAGS"], semi16);
   const exp2 = flagsOf(process.env["EXP2_FLAGS"], ["--single-threaded", ...semi16]);
   settings.push({ label: labelOf(1, exp1), workers: 1, nodeFlags: exp1 }, { label: labelOf(2, exp2), workers: 2, nodeFlags: exp2 });
-  // The settings take turns, PASSES times, so that a burst of load from elsewhere on a shared machine
-  // does not fall on one setting only; each setting's figures are medians over all its rounds.
-  const passes: Measured[][] = [];
-  for (let pass = 0; pass < PASSES; pass++) passes.push(settings.map(measureInChild));
-  const merged = settings.map((_, i): Measured => {
-    const all = passes.map((p) => p[i] as Measured);
+  // Each setting's figures are medians over all its rounds of every pass.
+  const merged = takeTurns(settings, PASSES, measureSetting).map((all): Measured => {
     const last = all[all.length - 1] as Measured;
     return { ...last, coldMs: median(all.map((m) => m.coldMs)), runsMs: all.flatMap((m) => m.runsMs), cpuMs: all.flatMap((m) => m.cpuMs) };
   });

@@ -4,3 +4,5 @@ export function sweepNodeFlags(args: readonly string[], env?: { readonly [name: 
 export function semiSpaceMb(workers: number, memBytes: number): number;
 /** The fewest `--runs` for which a sweep gets the flags (see gc.js). */
 export const LONG_SWEEP_RUNS: number;
+/** The --runs of `sweep` and `start` when not given (see gc.js). */
+export const DEFAULT_RUNS: number;

@@ -25,11 +25,15 @@
 // STREAMSIM_GC=default keeps V8's defaults for every command.
 import { availableParallelism, totalmem } from "node:os";
 
+/** The --runs of `sweep` and `start` when not given (src/cli/main.ts's DEFAULT_RUNS; gc.test.ts checks they agree). */
+export const DEFAULT_RUNS = 100;
 /** The fewest `--runs` for which a sweep gets these flags. */
 export const LONG_SWEEP_RUNS = 1000;
 
+/** The smallest semi-space a long sweep gets, in MB, however little memory there is. */
+const MIN_SEMI_SPACE_MB = 16;
 /** Semi-space sizes a sweep may get, in MB, largest first. */
-const SEMI_SPACE_MB = [128, 64, 32, 16];
+const SEMI_SPACE_MB = [128, 64, 32, MIN_SEMI_SPACE_MB];
 /** The share of the machine's memory the young generations of a sweep's threads may take. */
 const YOUNG_SHARE = 1 / 8;
 
@@ -44,7 +48,7 @@ const YOUNG_SHARE = 1 / 8;
 export function semiSpaceMb(workers, memBytes) {
   const threads = Math.max(1, workers) + 1;
   const budgetMb = (memBytes / 2 ** 20) * YOUNG_SHARE;
-  return SEMI_SPACE_MB.find((mb) => 2 * mb * threads <= budgetMb) ?? 16;
+  return SEMI_SPACE_MB.find((mb) => 2 * mb * threads <= budgetMb) ?? MIN_SEMI_SPACE_MB;
 }
 
 /**
@@ -74,8 +78,7 @@ export function sweepNodeFlags(args, env = process.env, cores = availableParalle
   const command = args.find((a) => !a.startsWith("-"));
   if (command !== "sweep" && command !== "start") return [];
   if (args.includes("--help") || args.includes("-h")) return [];
-  // Both commands run 100 generated runs unless told otherwise.
-  const runs = numberFlag(args, "--runs") ?? 100;
+  const runs = numberFlag(args, "--runs") ?? DEFAULT_RUNS;
   if (!(runs >= LONG_SWEEP_RUNS)) return [];
   const workers = numberFlag(args, "--workers") ?? cores;
   const valid = Number.isFinite(workers) && workers >= 0;

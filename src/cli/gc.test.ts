@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { LONG_SWEEP_RUNS, semiSpaceMb, sweepNodeFlags } from "../../bin/gc.js";
+import { DEFAULT_RUNS, LONG_SWEEP_RUNS, semiSpaceMb, sweepNodeFlags } from "../../bin/gc.js";
+import { DEFAULT_RUNS as CLI_DEFAULT_RUNS } from "./main.ts";
 
 const GIB = 2 ** 30;
 const semi = (mb: number): string[] => [`--min-semi-space-size=${mb}`, `--max-semi-space-size=${mb}`];
@@ -33,6 +34,8 @@ describe("which V8 flags a command runs with", () => {
 
   test("a short sweep (fewer than LONG_SWEEP_RUNS runs, the default 100 included) keeps V8's defaults: it is mostly start-up and warm-up", () => {
     expect(LONG_SWEEP_RUNS).toBe(1000);
+    // bin/gc.js decides before the CLI parses anything, so it must assume the CLI's own default.
+    expect(DEFAULT_RUNS).toBe(CLI_DEFAULT_RUNS);
     expect(sweepNodeFlags(["start"], env, 2, 24 * GIB)).toEqual([]);
     expect(sweepNodeFlags(["sweep", "--workers", "2"], env, 2, 24 * GIB)).toEqual([]);
     expect(sweepNodeFlags(["sweep", "--runs", "999", "--time-budget", "60s"], env, 2, 24 * GIB)).toEqual([]);

@@ -20,6 +20,8 @@ const FAULT_LEVELS = ["none", "light", "normal", "heavy"] as const;
 const DEFAULT_FAULT_LEVEL: FaultIntensity = "normal";
 const DEFAULT_SHRINK_RUNS = 200;
 const MAX_SEED = 0x7fff_ffff;
+/** Generated runs of `sweep` and `start` unless --runs says otherwise (bin/gc.js assumes it too). */
+export const DEFAULT_RUNS = 100;
 
 // ---- option parsers (each error names the flag and what it wants) ---------------------------
 
@@ -132,7 +134,7 @@ Examples:
   program
     .command("sweep")
     .description("run generated cases on a pool of workers, save counterexamples, write reports")
-    .addOption(new Option("--runs <n>", "generated runs in the whole sweep (a shard runs its share)").argParser(intParser("--runs", 1)).default(100))
+    .addOption(new Option("--runs <n>", "generated runs in the whole sweep (a shard runs its share)").argParser(intParser("--runs", 1)).default(DEFAULT_RUNS))
     .addOption(seedOption("sweep seed (default: chosen at random and printed)"))
     .addOption(workersOption())
     .addOption(new Option("--shard <i/n>", "run only runs with index % n == i-1 (1-based i)").argParser(parseShard))
@@ -200,7 +202,7 @@ Examples:
   program
     .command("start")
     .description("a short sweep: every built-in scenario plus generated runs with default faults; writes reports")
-    .addOption(new Option("--runs <n>", "generated runs").argParser(intParser("--runs", 0)).default(100))
+    .addOption(new Option("--runs <n>", "generated runs").argParser(intParser("--runs", 0)).default(DEFAULT_RUNS))
     .addOption(seedOption("sweep seed").default(1))
     .addOption(workersOption())
     .addOption(faultsOption())
