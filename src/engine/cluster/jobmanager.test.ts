@@ -293,6 +293,27 @@ describe("TaskManagers and slots", () => {
     }
   });
 
+  test("a \"start\" lost in a partition is repeated when a heartbeat reply says the attempt is not started: no checkpoint expires for good, no failover", () => {
+    // Without the repeat, tm-1's tasks stayed deployed but idle and every checkpoint expired
+    // (scenarios/regressions/liveness-jm-tm-partition-at-start.json).
+    const cut: Fault = { at: { after: "job-running" }, fault: "partition", a: ["jm"], b: ["tm-1"], oneWay: true, durationMs: 40 };
+    const { r, records } = run({
+      parallelism: 2,
+      cluster: { slotsPerTaskManager: 1 },
+      faults: [cut],
+      // The checkpoint triggered during the partition expires (its trigger to tm-1 was lost too).
+      configure: (env) => env.getCheckpointConfig().setCheckpointTimeout(100).setTolerableCheckpointFailureNumber(10),
+    });
+    const running = events(r, "job-status").find((e) => e.data["status"] === "RUNNING")?.time ?? 0;
+    const resent = events(r, "start-resent");
+    expect(resent.map((e) => e.data)).toEqual([{ tm: "tm-1", attempt: 0 }]);
+    expect(resent[0]?.time).toBeGreaterThan(running + 40);
+    expect(events(r, "failover")).toEqual([]);
+    expect(r.checkpoints.some((c) => c.status === "COMPLETED")).toBe(true);
+    expect(r.status).toBe("FINISHED");
+    exactlyTheInput(r, records);
+  });
+
   test("without enough slots for 10 heartbeat timeouts the job fails with NoResourceAvailable once the restarts are used up", () => {
     const { r } = run({
       parallelism: 2,

@@ -67,6 +67,9 @@ export class JobManager {
   private readonly tms = new Map<string, { slots: number; lastSeen: number; instance: number; registration: number }>();
   private attempt = -1;
   private startedAttempt = -1;
+  /** Heartbeat rounds sent so far, and per TaskManager the last round sent before its "start". */
+  private heartbeatRound = 0;
+  private startRound = new Map<string, number>();
   private deployedOn: string[] = [];
   private deployedAcks = new Set<string>();
   private deployTimer: Timer | undefined;
@@ -209,8 +212,9 @@ export class JobManager {
         if (this.deployedOn.includes(tm)) this.handleFailure(this.attempt, `TaskManager ${tm} lost (no heartbeat for ${heartbeatTimeoutMs} ms)`);
         continue;
       }
-      this.send(tm, { t: "hb", session: this.session });
+      this.send(tm, { t: "hb", session: this.session, round: this.heartbeatRound });
     }
+    this.heartbeatRound++;
     if (this.waitingSince !== undefined && now - this.waitingSince > 10 * heartbeatTimeoutMs) {
       this.waitingSince = undefined;
       this.noResources();
@@ -242,6 +246,14 @@ export class JobManager {
       case "hbr":
         for (const f of m.failures) this.handleFailure(f.attempt, `${f.task} failed: ${f.reason}`);
         if (m.attempt === this.attempt) {
+          // A "start" is a datagram like any other: one lost to a partition left the TaskManager's
+          // tasks deployed but idle, every checkpoint expiring, and the job never finishing
+          // (scenarios/regressions/liveness-jm-tm-partition-at-start.json). Repeat it when the
+          // reply is to a heartbeat sent after the "start" (an earlier one's reply says nothing).
+          if (!m.started && this.startedAttempt === this.attempt && m.round >= (this.startRound.get(m.tm) ?? Infinity)) {
+            this.c.sim.trace.emit("jm", "start-resent", { tm: m.tm, attempt: this.attempt });
+            this.sendStart(m.tm);
+          }
           for (const t of m.ended) this.onEndOfData(t);
           for (const t of m.finished) this.onTaskFinished(t);
         }
@@ -348,9 +360,15 @@ export class JobManager {
     if (this.startedAttempt === this.attempt) return; // a duplicated "deployed"
     this.startedAttempt = this.attempt;
     this.c.sim.scheduler.cancel(this.deployTimer);
-    for (const tm of this.deployedOn) this.send(tm, { t: "start", session: this.session, attempt: this.attempt });
+    this.startRound.clear();
+    for (const tm of this.deployedOn) this.sendStart(tm);
     this.setStatus("RUNNING");
     if (this.checkpointing) this.startScheduler();
+  }
+
+  private sendStart(tm: string): void {
+    this.startRound.set(tm, this.heartbeatRound);
+    this.send(tm, { t: "start", session: this.session, attempt: this.attempt });
   }
 
   private noResources(): void {

@@ -9,7 +9,8 @@ export type TaskDeployment = { readonly ref: SubtaskRef; readonly restorePath: s
 
 export type JmToTm =
   | { readonly t: "registered"; readonly session: number }
-  | { readonly t: "hb"; readonly session: number }
+  /** `round` numbers the JobManager's heartbeat rounds; the reply echoes it. */
+  | { readonly t: "hb"; readonly session: number; readonly round: number }
   | { readonly t: "deploy"; readonly session: number; readonly attempt: number; readonly tasks: readonly TaskDeployment[] }
   | { readonly t: "start"; readonly session: number; readonly attempt: number }
   | { readonly t: "cancel"; readonly session: number; readonly attempt: number }
@@ -27,12 +28,16 @@ export type TmToJm =
   | { readonly t: "register"; readonly tm: string; readonly instance: number; readonly registration: number; readonly slots: number }
   /**
    * Heartbeat reply. Reports that must not be lost ride on every reply until they are moot: task
-   * failures, and the tasks of the current attempt whose data ended or that finished.
+   * failures, and the tasks of the current attempt whose data ended or that finished. `started`
+   * says whether `attempt`'s tasks were started when the TaskManager answered heartbeat round
+   * `round`: the JobManager repeats a "start" that a reply to a later round says was lost.
    */
   | (FromTm & {
       readonly t: "hbr";
       readonly failures: ReadonlyArray<{ attempt: number; task: string; reason: string }>;
       readonly attempt: number;
+      readonly round: number;
+      readonly started: boolean;
       readonly ended: readonly string[];
       readonly finished: readonly string[];
     })

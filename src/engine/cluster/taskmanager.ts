@@ -109,6 +109,8 @@ export class TaskManager {
   private lastJmHeartbeat = 0;
   private tasks: Deployed[] = [];
   private attempt = -1;
+  /** The attempt whose tasks were started (channels connected): a repeated "start" must not wire them twice. */
+  private startedAttempt = -1;
   private storage: StorageClient | undefined;
   /** Failures not yet acknowledged by the JobManager (repeated in heartbeat replies). */
   private failures: Array<{ attempt: number; task: string; reason: string }> = [];
@@ -202,6 +204,8 @@ export class TaskManager {
           session: this.session,
           failures: this.failures,
           attempt: this.attempt,
+          round: m.round,
+          started: this.startedAttempt === this.attempt,
           ended: [...this.ended].sort(),
           finished: [...this.finishedTasks].sort(),
         });
@@ -211,7 +215,11 @@ export class TaskManager {
         this.deploy(m.attempt, m.tasks);
         return;
       case "start":
-        if (m.attempt === this.attempt) this.startAll();
+        // The JobManager repeats "start" while heartbeat replies say the attempt is not started.
+        if (m.attempt === this.attempt && this.startedAttempt !== m.attempt) {
+          this.startedAttempt = m.attempt;
+          this.startAll();
+        }
         return;
       case "cancel":
         if (m.attempt >= this.attempt) {
