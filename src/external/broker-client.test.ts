@@ -183,6 +183,22 @@ describe("slow broker", () => {
     w.scheduler.run();
     expect(w.log.map(([t]) => t)).toEqual([4, 6, 8]);
   });
+
+  test("requests take effect in the order they were taken up, across connections: once the slowness ends, a new request waits for one still in its slow handling", () => {
+    const w = world();
+    w.server.setSlowFactor(10); // 5 ms a request
+    client(w, w.tm0).initTransactions("t", w.rec("old"));
+    // "old" arrives at 1 ms and is taken up until 6 ms; "new" arrives at 3 ms at normal speed.
+    w.scheduler.schedule(2, () => {
+      w.server.setSlowFactor(1);
+      client(w, w.tm1).initTransactions("t", w.rec("new"));
+    });
+    w.scheduler.run();
+    expect(w.log).toEqual([
+      [7, "old", { epoch: 0, txnSeq: 0 }],
+      [7, "new", { epoch: 1, txnSeq: 0 }],
+    ]);
+  });
 });
 
 describe("broken connections", () => {

@@ -6,7 +6,10 @@
  * so a client needs only the broker's node id) and sends requests with ids; the server handles the
  * requests of a connection one at a time, in arrival order, each `requestCostMs * slowFactor` of
  * simulated time after the previous one (Kafka processes one request per connection at a time),
- * and replies on the same connection. Responses are matched to callbacks by request id.
+ * and replies on the same connection. Requests take effect in the order they were taken up, across
+ * connections (Kafka's one request queue): one taken up later never overtakes one still in its
+ * handling, even when a slowBroker fault ended in between. Responses are matched to callbacks by
+ * request id.
  *
  * A request the server has received is applied even if the client goes away before the reply
  * (a commit may be applied and its response lost). If the broker node crashes its queued
@@ -263,6 +266,8 @@ export class BrokerServer {
   readonly options: BrokerServerOptions;
   private slow = 1;
   private handled = 0;
+  /** When the last request taken up takes effect (see _scheduleRequest). */
+  private lastTakenEffect = 0;
 
   constructor(
     private readonly network: Network,
@@ -277,6 +282,10 @@ export class BrokerServer {
     const err = validateBrokerServerOptions(this.options);
     if (err !== undefined) throw new Error(err);
     network.registerServer(SERVER_KIND, node.id, this);
+    // A crash drops the requests in handling: nothing is left to wait for.
+    node.onCrash(() => {
+      this.lastTakenEffect = 0;
+    });
   }
 
   /** The server registered on `nodeId` of `network`, if any. */
@@ -310,9 +319,20 @@ export class BrokerServer {
     return conn;
   }
 
-  /** @internal Run `fn` after one request's cost, on the broker node (a crash drops it). */
+  /**
+   * @internal Run `fn` after one request's cost, on the broker node (a crash drops it), but never
+   * before a request whose handling started earlier, on any connection: as from Kafka's one
+   * request queue, requests take effect in the order they were taken up. Without this, when a
+   * slowBroker fault ended, a later request (another connection's, at normal speed) overtook one
+   * still in its slow handling: a crashed sink's initTransactions, taken up before the crash, then
+   * landed after the next attempt had begun that transaction and aborted its pre-committed records
+   * (scenarios/regressions/slow-broker-request-lands-after-restore.json).
+   */
   _scheduleRequest(fn: () => void): void {
-    this.scheduler.schedule(this.options.requestCostMs * this.slow, fn, this.node);
+    const now = this.scheduler.now;
+    const at = Math.max(now + this.options.requestCostMs * this.slow, this.lastTakenEffect);
+    this.lastTakenEffect = at;
+    this.scheduler.at(at, fn, this.node);
   }
 
   /** @internal Apply a request and build its response. */
