@@ -33,7 +33,12 @@ type Options = {
   readonly faults?: readonly Fault[];
   readonly parallelism?: number;
   readonly perPartition?: number;
-  readonly cluster?: { readonly slotsPerTaskManager?: number; readonly maxTimeMs?: number };
+  readonly cluster?: {
+    readonly slotsPerTaskManager?: number;
+    readonly maxTimeMs?: number;
+    readonly networkLatencyMsMin?: number;
+    readonly networkLatencyMsMax?: number;
+  };
   /** Checkpoint and restart settings (default: every 20 ms, EXACTLY_ONCE, fixed delay 100 x 10 ms). */
   readonly configure?: (env: StreamExecutionEnvironment) => void;
 };
@@ -310,6 +315,24 @@ describe("TaskManagers and slots", () => {
     expect(resent[0]?.time).toBeGreaterThan(running + 40);
     expect(events(r, "failover")).toEqual([]);
     expect(r.checkpoints.some((c) => c.status === "COMPLETED")).toBe(true);
+    expect(r.status).toBe("FINISHED");
+    exactlyTheInput(r, records);
+  });
+
+  test("a TaskManager whose registration was answered only after a heartbeat timeout takes neither the answer nor the deployment queued behind it", () => {
+    // A clog holds tm-1's messages from the start: the JobManager deploys attempt 0 on it, gives
+    // it up as lost, and runs attempt 1 on tm-0. On release, taking the stale answer let tm-1
+    // deploy attempt 0, whose sinks fenced attempt 1's transactions
+    // (scenarios/regressions/stale-registration-deploys-dead-attempt.json).
+    const clog: Fault = { at: 0, fault: "clog", from: "tm-1", to: "jm", bidirectional: true, durationMs: 150 };
+    const { r, records } = run({
+      parallelism: 2,
+      perPartition: 400,
+      cluster: { slotsPerTaskManager: 2, networkLatencyMsMin: 0, networkLatencyMsMax: 0 },
+      faults: [clog],
+    });
+    expect(data(r, "failover")).toEqual([{ attempt: 1, reason: "TaskManager tm-1 lost (no heartbeat for 60 ms)", restartDelayMs: 10 }]);
+    expect(events(r, "fenced")).toEqual([]);
     expect(r.status).toBe("FINISHED");
     exactlyTheInput(r, records);
   });

@@ -235,7 +235,7 @@ export class JobManager {
         this.c.sim.trace.emit("jm", "tm-lost", { tm: m.tm, reason: why });
         this.handleFailure(this.attempt, `TaskManager ${m.tm} ${why}`);
       }
-      this.send(m.tm, { t: "registered", session: this.session });
+      this.send(m.tm, { t: "registered", session: this.session, sentAt: m.sentAt });
       this.tryDeploy();
       return;
     }

@@ -8,7 +8,8 @@ import type { SubtaskRef } from "../runtime/graph.ts";
 export type TaskDeployment = { readonly ref: SubtaskRef; readonly restorePath: string | null };
 
 export type JmToTm =
-  | { readonly t: "registered"; readonly session: number }
+  /** The answer to a "register", echoing its `sentAt`. */
+  | { readonly t: "registered"; readonly session: number; readonly sentAt: number }
   /** `round` numbers the JobManager's heartbeat rounds; the reply echoes it. */
   | { readonly t: "hb"; readonly session: number; readonly round: number }
   | { readonly t: "deploy"; readonly session: number; readonly attempt: number; readonly tasks: readonly TaskDeployment[] }
@@ -25,7 +26,15 @@ export type TmToJm =
    * `instance` changes when the TaskManager process restarts; `registration` counts the times it
    * lost the JobManager and registered again. Either change means its tasks are gone.
    */
-  | { readonly t: "register"; readonly tm: string; readonly instance: number; readonly registration: number; readonly slots: number }
+  | {
+      readonly t: "register";
+      readonly tm: string;
+      readonly instance: number;
+      readonly registration: number;
+      readonly slots: number;
+      /** When the TaskManager sent it, on its own clock: it only takes an answer that is not stale. */
+      readonly sentAt: number;
+    }
   /**
    * Heartbeat reply. Reports that must not be lost ride on every reply until they are moot: task
    * failures, and the tasks of the current attempt whose data ended or that finished. `started`

@@ -158,6 +158,7 @@ export class TaskManager {
         instance: this.node.incarnation,
         registration: this.registrations,
         slots: this.c.cluster.slotsPerTaskManager,
+        sentAt: this.c.sim.now,
       });
     this.c.sim.scheduler.schedule(this.c.cluster.heartbeatIntervalMs, () => this.registerLoop(), this.node);
   }
@@ -192,6 +193,13 @@ export class TaskManager {
     }
     switch (m.t) {
       case "registered":
+        // An answer to a registration sent more than a heartbeat timeout ago is stale: the
+        // JobManager may have declared this TaskManager lost since and failed over, and what it
+        // sent before (a deployment of the attempt it gave up) may be queued right behind it.
+        // Taking it deployed a dead attempt whose sinks fenced the live attempt's transactions
+        // (scenarios/regressions/stale-registration-deploys-dead-attempt.json), as Flink's
+        // retrying registration ignores an answer to an attempt that timed out.
+        if (this.c.sim.now - m.sentAt > this.c.cluster.heartbeatTimeoutMs) return;
         this.registered = true;
         this.lastJmHeartbeat = this.c.sim.now;
         return;
