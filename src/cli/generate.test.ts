@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { canonicalJson } from "../sim/trace.ts";
+import { livableTimeoutMs, planDepth } from "../gen/config.ts";
 import { parseScenario, serializeScenario } from "../scenario-schema.ts";
 import type { Scenario } from "../scenario.ts";
 import type { Outcome } from "./generate.ts";
@@ -103,5 +104,20 @@ describe("counterexamples", () => {
     expect(canonicalJson(saved?.plan)).toBe(canonicalJson(shrunk?.plan));
     // The path fast-check printed regenerates the shrunk case.
     expect(canonicalJson(generateCase(seed, "light", result.shrunk?.path))).toBe(canonicalJson(shrunk));
+  });
+});
+
+describe("generated cases can finish", () => {
+  test("the case that found the timeout floor finishes once its faults are taken away (a 200 ms timeout let every checkpoint expire)", () => {
+    // streamsim sweep --seed 9, run 4267: 10 operators, network latency up to 21 ms, storage up to
+    // 12 ms; its idle checkpoints take about 300 ms.
+    const seed = 372232609;
+    const [s] = fc.sample(caseArb(seed, "normal"), { seed, numRuns: 1 });
+    if (s === undefined) throw new Error("no case");
+    expect(planDepth(s.plan)).toBe(7);
+    expect(s.config.checkpoint.timeoutMs).toBe(livableTimeoutMs(s.plan, s.cluster, s.config));
+    const r = judgeSafely({ ...s, faults: { ...s.faults, faults: [] } });
+    expect(r.checked?.result.status).toBe("FINISHED");
+    expect(r.checked?.judgement.verdict).toBe("pass");
   });
 });

@@ -17,6 +17,9 @@ import { defaultClusterConfig, defaultJobConfig } from "../engine/config.ts";
 import type { Plan } from "../engine/plan/plan.ts";
 import { maxParallelism } from "./plan.ts";
 
+/** The longest checkpoint timeout a generated configuration draws (and the floor with few tolerated failures). */
+export const MAX_GENERATED_TIMEOUT_MS = 5000;
+
 export type CheckpointConfigArbOptions = {
   /** Fix the checkpointing mode (default: either). */
   readonly mode?: CheckpointingMode;
@@ -39,8 +42,8 @@ export function checkpointConfigArb(options: CheckpointConfigArbOptions = {}): f
     mode,
     timeoutMs:
       options.tinyTimeouts === true
-        ? fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 200, max: 5000 }) }, { weight: 1, arbitrary: fc.integer({ min: 10, max: 199 }) })
-        : fc.integer({ min: 200, max: 5000 }),
+        ? fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 200, max: MAX_GENERATED_TIMEOUT_MS }) }, { weight: 1, arbitrary: fc.integer({ min: 10, max: 199 }) })
+        : fc.integer({ min: 200, max: MAX_GENERATED_TIMEOUT_MS }),
     // No pause half the time (Flink's default): a pause of 150-300 ms leaves most generated inputs
     // (a few hundred ms of event time) with no checkpoint taken while records still flow.
     minPauseMs: fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 300 }) }),
@@ -58,7 +61,9 @@ export function checkpointConfigArb(options: CheckpointConfigArbOptions = {}): f
     // Livable: with few tolerated failures a checkpoint must be able to complete behind the whole
     // backlog of a generated job (<= ~2 s: 200 records, x9 by two explodes, 1 ms each), or every
     // expiry fails the job over, it restarts from scratch, and it never finishes (as Flink would).
-    timeoutMs: options.tinyTimeouts !== true && c.tolerableFailures < 1000 ? Math.max(c.timeoutMs, 5000) : c.timeoutMs,
+    // With 1000 tolerated failures a scenario still raises the timeout to what its plan and cluster
+    // need (see livableTimeoutMs).
+    timeoutMs: options.tinyTimeouts !== true && c.tolerableFailures < 1000 ? Math.max(c.timeoutMs, MAX_GENERATED_TIMEOUT_MS) : c.timeoutMs,
   }));
 }
 
@@ -223,4 +228,44 @@ export function clusterConfigArb(options: ClusterConfigArbOptions = {}): fc.Arbi
 /** The default cluster with slots for `plan`: every TaskManager can run the whole job. */
 export function clusterFor(plan: Plan): ClusterConfigData {
   return { ...defaultClusterConfig, slotsPerTaskManager: Math.max(defaultClusterConfig.slotsPerTaskManager, maxParallelism(plan)) };
+}
+
+/** Edges on the longest path from a source to a sink of `plan`. */
+export function planDepth(plan: Plan): number {
+  const depth = new Map<string, number>();
+  // Plans list nodes in topological order, but do not rely on it: at most one pass per node.
+  for (let pass = 0; pass < plan.nodes.length; pass++) {
+    let changed = false;
+    for (const n of plan.nodes) {
+      let d = 0;
+      for (const e of n.inputs) d = Math.max(d, (depth.get(e.from) ?? 0) + 1);
+      if (depth.get(n.id) !== d) {
+        depth.set(n.id, d);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  let most = 0;
+  for (const d of depth.values()) most = Math.max(most, d);
+  return most;
+}
+
+/**
+ * The shortest checkpoint timeout a generated scenario gets: four times a generous estimate of
+ * how long a checkpoint of the idle job takes on its cluster (the barrier's way through the
+ * longest path, each hop two network latencies and the buffer timeout; a state file, the id lease
+ * and the metadata, each a few disk operations and a request). A shorter timeout lets every
+ * checkpoint expire even with no fault at all, so the job never takes its final checkpoint and
+ * never finishes, as in Flink: right for a scenario about timeouts, a generator bug for a property
+ * that expects the job to finish once the faults end (found by `streamsim sweep --seed 9`, run
+ * 4267: 10 operators, network latency up to 21 ms, storage up to 12 ms, timeout 200 ms).
+ */
+export function livableTimeoutMs(plan: Plan, cluster: ClusterConfigData, job: JobConfigData): number {
+  const net = cluster.networkLatencyMsMax;
+  const diskOp = Math.max(cluster.storageLatencyMsMax, 5); // an fsync takes up to 5 ms
+  const hop = 2 * net + job.bufferTimeoutMs + 1;
+  const write = 8 * diskOp + 2 * net;
+  const estimate = (planDepth(plan) + 1) * hop + 3 * write;
+  return Math.min(MAX_GENERATED_TIMEOUT_MS, 4 * Math.ceil(estimate));
 }

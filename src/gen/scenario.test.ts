@@ -4,8 +4,10 @@ import { builtins } from "../engine/plan/registry.ts";
 import { validateInputs, validatePlan } from "../engine/plan/validate.ts";
 import { sampleWithSeed, shrunkCounterexample } from "./contract.ts";
 import { clusterNodes } from "./faults.ts";
+import { livableTimeoutMs } from "./config.ts";
 import { maxParallelism, operatorCount } from "./plan.ts";
 import { scenarioArb } from "./scenario.ts";
+
 
 const recordCount = (s: { inputs: ReadonlyArray<{ partitions: ReadonlyArray<readonly unknown[]> }> }): number =>
   s.inputs.reduce((n, t) => n + t.partitions.reduce((m, p) => m + p.length, 0), 0);
@@ -52,6 +54,16 @@ describe("scenarioArb", () => {
     expect(() => scenarioArb({ faults: "extreme" as never })).toThrow(
       'scenarioArb options.faults must be one of none, light, normal, heavy, got "extreme"',
     );
+  });
+
+  test("every scenario's checkpoint timeout leaves the idle job time to complete a checkpoint on its cluster", () => {
+    let raised = 0;
+    for (const s of sampleWithSeed(scenarioArb(), 5, 500)) {
+      const floor = livableTimeoutMs(s.plan, s.cluster, s.config);
+      expect(s.config.checkpoint.timeoutMs).toBeGreaterThanOrEqual(floor);
+      if (s.config.checkpoint.timeoutMs === floor && floor < 5000) raised++;
+    }
+    expect(raised).toBeGreaterThan(0);
   });
 
   test("fault times fall within the horizon", () => {

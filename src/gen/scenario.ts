@@ -11,7 +11,7 @@ import type { CheckpointingMode } from "../engine/config.ts";
 import type { SinkKind } from "../engine/plan/plan.ts";
 import type { FaultKind } from "../faults/plan.ts";
 import type { Scenario } from "../scenario.ts";
-import { buildCluster, jobConfigArb, rawClusterArb } from "./config.ts";
+import { buildCluster, jobConfigArb, livableTimeoutMs, rawClusterArb } from "./config.ts";
 import { rawFaultsArb, resolveFaults } from "./faults.ts";
 import { buildInputs, rawInputsArb } from "./inputs.ts";
 import type { PlanArbOptions } from "./plan.ts";
@@ -70,14 +70,17 @@ export function scenarioArb(options: ScenarioArbOptions = {}): fc.Arbitrary<Scen
     .map((r): Scenario => {
       const plan = buildPlan(r.plan);
       const cluster = buildCluster(r.cluster, maxParallelism(plan));
-      const horizonMs = options.faultHorizonMs ?? defaultFaultHorizonMs(r.config.checkpoint.intervalMs);
+      // A checkpoint must be able to complete once the faults end (see livableTimeoutMs).
+      const floorMs = livableTimeoutMs(plan, cluster, r.config);
+      const config = r.config.checkpoint.timeoutMs >= floorMs ? r.config : { ...r.config, checkpoint: { ...r.config.checkpoint, timeoutMs: floorMs } };
+      const horizonMs = options.faultHorizonMs ?? defaultFaultHorizonMs(config.checkpoint.intervalMs);
       const vertices = plan.nodes.map((n) => ({ id: n.id, parallelism: n.parallelism }));
       return {
         name: "generated",
         seed: r.seed,
         plan,
         inputs: buildInputs(r.inputs, plan),
-        config: r.config,
+        config,
         cluster,
         faults: resolveFaults(r.faults, { taskManagers: cluster.taskManagers, vertices, horizonMs }),
         expect: { verdict: "pass" },
