@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { computeTotals, timelineFromTrace, writeReports } from "../src/report/index.ts";
+import { computeTotals, readRunSet, timelineFromTrace, writeReports } from "../src/report/index.ts";
 import type { CheckpointStats, RunRecord, RunSet } from "../src/report/index.ts";
 import { Random } from "../src/sim/random.ts";
 import type { TraceData, TraceEvent } from "../src/sim/trace.ts";
@@ -17,6 +17,8 @@ import { benchHeader, formatMs, formatTable, median, timeMs } from "./stats.ts";
 const RUNS = 1000;
 const ROUNDS = 5;
 const TARGET_MS = 2000;
+/** A long sweep's run count (LARGE_RUNS=0 skips it): its reports once written and read back. */
+const LARGE_RUNS = Number(process.env["LARGE_RUNS"] ?? 100_000);
 
 /** A plausible summary trace of one run: checkpoints, alignments, commits, a crash, a failover and a restore. */
 export function syntheticTrace(r: Random, checkpoints: number, failing: boolean): TraceEvent[] {
@@ -150,6 +152,34 @@ export function main(): void {
       ),
     );
     console.log(`median of ${ROUNDS} writes: ${m.toFixed(1)} ms${m < TARGET_MS ? "" : "  (ABOVE TARGET)"}`);
+    if (LARGE_RUNS > 0) {
+      // A long sweep: 1 failing run in 1,000, each passing run's checkpoints as the sweep records
+      // them (the longest alignment only, see toRunRecord).
+      const big = syntheticRunSet(LARGE_RUNS, { failEvery: 1000 });
+      const lean = {
+        ...big,
+        runs: big.runs.map((r) =>
+          r.timeline !== undefined ? r : { ...r, checkpoints: r.checkpoints.map((c) => ({ ...c, alignmentMs: Object.fromEntries(Object.entries(c.alignmentMs).slice(0, 1)) })) },
+        ),
+      };
+      let bigPaths = paths;
+      const writeMs = timeMs(() => {
+        bigPaths = writeReports(dir, lean);
+      });
+      let read: ReturnType<typeof readRunSet> = { ok: false, error: "not read" };
+      const readMs = timeMs(() => {
+        read = readRunSet(bigPaths.results);
+      });
+      if (!read.ok) throw new Error(`reading back ${LARGE_RUNS} runs failed: ${read.error}`);
+      const mib = (p: string): string => `${(statSync(p).size / 1024 / 1024).toFixed(1)} MiB`;
+      console.log("");
+      console.log(
+        formatTable(
+          ["long sweep", "write", "read back", "results.json", "index.html", "junit.xml"],
+          [[`${LARGE_RUNS} runs`, formatMs(writeMs), formatMs(readMs), mib(bigPaths.results), mib(bigPaths.html), mib(bigPaths.junit)]],
+        ),
+      );
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,7 @@ import type { TraceEvent } from "../sim/trace.ts";
 import { checkLines, checkpointTableLines, verdictLine } from "./format.ts";
 import { colorEnabled, parseDurationMs, shellQuote } from "./io.ts";
 import { expectationMismatches, toRunRecord } from "../report/record.ts";
-import { faultsFromTrace } from "../report/types.ts";
+import { faultsFromTrace, maxAlignment, summarizeCheckpoints } from "../report/types.ts";
 
 function builtin(name: string): Scenario {
   const p = parseScenario(readFileSync(new URL(`../../scenarios/${name}.json`, import.meta.url), "utf8"), name);
@@ -40,6 +40,24 @@ describe("run records", () => {
       `trace hash ${checked.result.traceHash} does not match the recorded 0000000000000000`,
     ]);
     expect(expectationMismatches(undefined, checked)).toEqual(["verdict fail, declared pass"]);
+  });
+
+  test("a passing run without a timeline keeps each checkpoint's longest alignment only, a chosen one every subtask's", () => {
+    const s = builtin("ecommerce-clickstream");
+    const ok = runAndJudge(s);
+    expect(ok.judgement.verdict).toBe("pass");
+    const full = toRunRecord(ok, { id: s.name, timeline: true, replayCommand: "x" });
+    const lean = toRunRecord(ok, { id: s.name, replayCommand: "x" });
+    expect(lean.timeline).toBeUndefined();
+    const aligned = full.checkpoints.filter((c) => Object.keys(c.alignmentMs).length > 1);
+    expect(aligned.length).toBeGreaterThan(0);
+    for (const [i, c] of full.checkpoints.entries()) {
+      const l = lean.checkpoints[i];
+      const a = maxAlignment(c);
+      expect(l?.alignmentMs).toEqual(a === null ? {} : { [a.subtask]: a.ms });
+      expect({ ...l, alignmentMs: {} }).toEqual({ ...c, alignmentMs: {} });
+    }
+    expect(summarizeCheckpoints([lean])).toEqual(summarizeCheckpoints([full]));
   });
 
   test("faults are paired with their end by plan index, instantaneous ones end where they start", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { syntheticRunSet } from "../../bench/reports.ts";
-import { escapeHtml, hasDetails, toHtml } from "./html.ts";
+import { MAX_LISTED_RUNS, escapeHtml, hasDetails, toHtml } from "./html.ts";
 import type { RunRecord, RunSet } from "./types.ts";
 import { computeTotals } from "./types.ts";
 
@@ -59,6 +59,19 @@ describe("index.html", () => {
     expect(html.match(/<tr data-verdict="(pass|fail)"/g)).toHaveLength(20);
     expect(html.match(/<tr data-verdict="fail" data-unexpected="true"/g)).toHaveLength(5);
     expect(html).toContain('<button type="button" data-filter="unexpected" aria-pressed="false">Unexpected <span>5</span></button>');
+  });
+
+  test(`lists at most ${MAX_LISTED_RUNS} runs, every failing one among them, and says how many passing runs it left out`, () => {
+    const set = syntheticRunSet(MAX_LISTED_RUNS + 1000, { failEvery: 500 });
+    const html = toHtml(set);
+    const failing = set.runs.filter((r) => r.verdict === "fail").length;
+    expect(failing).toBe(22);
+    expect(html.match(/<tr data-verdict="(pass|fail)"/g)).toHaveLength(MAX_LISTED_RUNS);
+    expect(html.match(/<tr data-verdict="fail"/g)).toHaveLength(failing);
+    expect(html).toContain(`<span id="shown-count">${MAX_LISTED_RUNS}</span> of ${MAX_LISTED_RUNS + 1000}`);
+    expect(html).toContain(`<p class="muted" id="runs-omitted">1000 passing runs are not listed: the table lists at most ${MAX_LISTED_RUNS} runs`);
+    expect(html).toContain('<td class="id"><a href="#run-10499">run-10499</a></td>'); // the last run fails: listed
+    expect(toHtml(syntheticRunSet(20))).not.toContain("runs-omitted");
   });
 
   test("each failing run gets an anchored section with a timeline, checkpoint table and output difference", () => {

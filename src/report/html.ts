@@ -42,6 +42,11 @@ export function hasDetails(r: RunRecord): boolean {
 
 /** index.html for a run set. */
 export function toHtml(set: RunSet): string {
+  return htmlLines(set).join("\n");
+}
+
+/** index.html as lines (written without one string of the whole file: see resultsJsonLines). */
+export function htmlLines(set: RunSet): string[] {
   const out: string[] = [];
   const t = set.totals;
   const title = `streamsim report · ${set.runId}`;
@@ -78,7 +83,7 @@ export function toHtml(set: RunSet): string {
     "</html>",
     "",
   );
-  return out.join("\n");
+  return out;
 }
 
 function metaLine(set: RunSet): string {
@@ -143,11 +148,25 @@ function verdictBadge(r: RunRecord): string {
   return `<span class="badge ${kind}" title="${esc(title)}">${text}${r.asExpected ? "" : " !"}</span>`;
 }
 
+/**
+ * Most rows the runs table lists. Failing, unexpected and chosen runs are always listed, passing
+ * runs up to the rest: a row per run of a 100,000-run sweep made a 45 MB page.
+ */
+export const MAX_LISTED_RUNS = 10_000;
+
 function runsTable(out: string[], set: RunSet): void {
   const t = set.totals;
+  let room = Math.max(0, MAX_LISTED_RUNS - set.runs.filter(hasDetails).length);
+  const listed = set.runs.filter((r) => {
+    if (hasDetails(r)) return true;
+    if (room === 0) return false;
+    room--;
+    return true;
+  });
+  const omitted = set.runs.length - listed.length;
   out.push(
     '<section id="runs">',
-    `<h2>Runs <span class="count"><span id="shown-count">${t.runs}</span> of ${t.runs}</span></h2>`,
+    `<h2>Runs <span class="count"><span id="shown-count">${listed.length}</span> of ${t.runs}</span></h2>`,
     '<div class="filters" role="toolbar" aria-label="Filter runs">',
     `<button type="button" data-filter="all" aria-pressed="true">All <span>${t.runs}</span></button>`,
     `<button type="button" data-filter="unexpected" aria-pressed="false">Unexpected <span>${t.unexpected}</span></button>`,
@@ -159,7 +178,7 @@ function runsTable(out: string[], set: RunSet): void {
     "<thead><tr><th>Run</th><th>Scenario</th><th class=\"num\">Seed</th><th>Verdict</th><th>Job status</th><th class=\"num\">Simulated</th><th class=\"num\">Checkpoints</th><th>Summary</th></tr></thead>",
     "<tbody>",
   );
-  for (const r of set.runs) {
+  for (const r of listed) {
     const completed = r.checkpoints.filter((c) => c.status === "COMPLETED").length;
     const id = hasDetails(r) ? `<a href="#${esc(runAnchor(r.id))}">${esc(r.id)}</a>` : esc(r.id);
     out.push(
@@ -169,7 +188,12 @@ function runsTable(out: string[], set: RunSet): void {
         `<td class="num">${completed}/${r.checkpoints.length}</td><td class="summary-cell">${esc(r.summary)}</td></tr>`,
     );
   }
-  out.push("</tbody></table></div>", '<p class="empty" id="no-runs" hidden>No runs match the filter.</p>', "</section>");
+  out.push("</tbody></table></div>", '<p class="empty" id="no-runs" hidden>No runs match the filter.</p>');
+  if (omitted > 0)
+    out.push(
+      `<p class="muted" id="runs-omitted">${omitted} passing ${omitted === 1 ? "run is" : "runs are"} not listed: the table lists at most ${MAX_LISTED_RUNS} runs, every failing and chosen one first. results.json has every run.</p>`,
+    );
+  out.push("</section>");
 }
 
 // ---- one run ------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { syntheticRunSet } from "../../bench/reports.ts";
-import { mergeRunSets, parseRunSet, readRunSet, toResultsJson } from "./json.ts";
+import { mergeRunSets, parseRunSet, readRunSet, resultsJsonLines, toResultsJson } from "./json.ts";
+import { writeLinesAtomic } from "./write.ts";
 import type { RunSet } from "./types.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "streamsim-json-test-"));
@@ -30,6 +31,37 @@ describe("results.json", () => {
     writeFileSync(path, toResultsJson(set));
     expect(readRunSet(path)).toEqual({ ok: true, runSet: set });
     expect(readRunSet(join(dir, "nope.json"))).toEqual({ ok: false, error: `${join(dir, "nope.json")}: cannot read results: no such file` });
+  });
+
+  test("one run per line after the set's own fields, read back line by line, and a cut-short or broken file gives one line", () => {
+    const set = syntheticRunSet(30, { failEvery: 7 });
+    const lines = resultsJsonLines(set);
+    expect(lines[0]?.endsWith(',"runs":[')).toBe(true);
+    expect(lines.length).toBe(30 + 3);
+    expect(JSON.parse(lines.join("\n"))).toEqual(JSON.parse(JSON.stringify(set)));
+    const path = join(dir, "lines.json");
+    writeLinesAtomic(path, lines);
+    expect(readFileSync(path, "utf8")).toBe(toResultsJson(set));
+    expect(readRunSet(path)).toEqual({ ok: true, runSet: set });
+    // Read a few bytes at a time: lines and multi-byte characters cut across reads.
+    const wide = { ...set, runs: set.runs.map((r, i) => (i % 4 === 0 ? { ...r, summary: `${r.summary} · façade ✓ 検査` } : r)) };
+    writeLinesAtomic(path, resultsJsonLines(wide));
+    for (const chunk of [7, 64, 1000]) expect(readRunSet(path, chunk)).toEqual({ ok: true, runSet: wide });
+    // An older streamsim's layout (the whole set indented) still reads.
+    writeFileSync(path, JSON.stringify(set, null, 2) + "\n");
+    expect(readRunSet(path)).toEqual({ ok: true, runSet: set });
+    writeFileSync(path, lines.slice(0, 10).join("\n"));
+    expect(readRunSet(path)).toEqual({ ok: false, error: `${path}: not a results.json file: it does not end with "]}" (cut short?)` });
+    const broken = [...lines];
+    broken[4] = '{"id": "run-3",';
+    writeFileSync(path, broken.join("\n"));
+    const r = readRunSet(path);
+    expect(r.ok).toBe(false);
+    expect(r.ok ? "" : r.error).toMatch(new RegExp(`^${path}: not a results.json file: line 5 is not a run: invalid JSON`));
+    const badField = [...lines];
+    badField[2] = (badField[2] ?? "").replace('"verdict":"pass"', '"verdict":"maybe"');
+    writeFileSync(path, badField.join("\n"));
+    expect(readRunSet(path)).toEqual({ ok: false, error: `${path}: not a results.json file: runs[1].verdict must be one of pass, fail, got "maybe"` });
   });
 
   test("a malformed file gives one line naming the file and the field", () => {

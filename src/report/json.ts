@@ -2,15 +2,30 @@
  * results.json: the whole RunSet, for machines and for `streamsim report` (which rebuilds the
  * other reports from it) and `streamsim report --merge` (which joins the shards of a sweep).
  */
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync } from "node:fs";
 import { z } from "zod";
 import { describeJsonError, formatIssue } from "../scenario-schema.ts";
 import type { RunRecord, RunSet } from "./types.ts";
 import { computeTotals, naturalCompare } from "./types.ts";
 
-/** results.json's text: the RunSet with 2-space indentation and a final newline. */
+/**
+ * results.json's text as lines: the set's own fields on the first line (ending in `"runs":[`),
+ * then one run per line, then `]}`. Valid JSON, and never one string of the whole file: a sweep of
+ * 100,000 runs made a JSON.stringify of the set exceed V8's longest string. `readRunSet` reads
+ * this layout line by line, whatever the file's size.
+ */
+export function resultsJsonLines(set: RunSet): string[] {
+  const { runs, ...head } = set;
+  const first = JSON.stringify(head);
+  const lines = [`${first.slice(0, -1)},"runs":[`];
+  for (let i = 0; i < runs.length; i++) lines.push(JSON.stringify(runs[i]) + (i < runs.length - 1 ? "," : ""));
+  lines.push("]}", "");
+  return lines;
+}
+
+/** results.json's text (see resultsJsonLines). */
 export function toResultsJson(set: RunSet): string {
-  return JSON.stringify(set, null, 2) + "\n";
+  return resultsJsonLines(set).join("\n");
 }
 
 // Loose on purpose where the engine may add fields (checkpoint statistics, timeline events):
@@ -85,6 +100,10 @@ export function parseRunSet(text: string, fileLabel: string): ParseRunSetResult 
   } catch {
     return { ok: false, error: `${fileLabel}: not a results.json file: ${describeJsonError(text)}` };
   }
+  return checkRunSet(raw, fileLabel);
+}
+
+function checkRunSet(raw: unknown, fileLabel: string): ParseRunSetResult {
   const parsed = runSetSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -94,17 +113,86 @@ export function parseRunSet(text: string, fileLabel: string): ParseRunSetResult 
   return { ok: true, runSet: parsed.data };
 }
 
-/** Reads and checks a results.json file; a missing, unreadable or malformed file gives one line. */
-export function readRunSet(path: string): ParseRunSetResult {
-  let text: string;
+/** The first line of the layout of resultsJsonLines. */
+const RUNS_OPEN = ',"runs":[';
+/** Bytes read at a time by the line reader. */
+const READ_CHUNK_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The lines of a file, read in chunks (no string of the whole file). Returns undefined unless the
+ * first line ends the way resultsJsonLines writes it.
+ */
+function readLayoutLines(path: string, chunkBytes: number): string[] | undefined {
+  const fd = openSync(path, "r");
   try {
-    text = readFileSync(path, "utf8");
+    const buf = Buffer.alloc(chunkBytes);
+    const lines: string[] = [];
+    // Bytes after the last newline read so far (a copy: `buf` is reused), decoded only once a
+    // newline ends them, so that no multi-byte character is cut.
+    let rest: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const chunk = buf.subarray(0, n);
+      const cut = chunk.lastIndexOf(10);
+      if (cut < 0) {
+        rest = Buffer.concat([rest, chunk]);
+        continue;
+      }
+      const text = Buffer.concat([rest, chunk.subarray(0, cut)]).toString("utf8");
+      rest = Buffer.from(chunk.subarray(cut + 1));
+      const parts = text.split("\n");
+      if (lines.length === 0 && !(parts[0] ?? "").endsWith(RUNS_OPEN)) return undefined;
+      for (const l of parts) lines.push(l);
+    }
+    if (rest.length > 0) lines.push(rest.toString("utf8"));
+    if (lines.length === 0 || !(lines[0] ?? "").endsWith(RUNS_OPEN)) return undefined;
+    return lines;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Parses the line layout: the set's fields and each run checked like parseRunSet, errors naming the line. */
+function parseLayoutLines(lines: readonly string[], fileLabel: string): ParseRunSetResult {
+  let end = lines.length;
+  while (end > 0 && (lines[end - 1] ?? "") === "") end--;
+  if ((lines[end - 1] ?? "") !== "]}") return { ok: false, error: `${fileLabel}: not a results.json file: it does not end with "]}" (cut short?)` };
+  const headText = `${(lines[0] ?? "").slice(0, -RUNS_OPEN.length)},"runs":[]}`;
+  const runs: unknown[] = [];
+  for (let i = 1; i < end - 1; i++) {
+    const line = lines[i] ?? "";
+    const text = line.endsWith(",") ? line.slice(0, -1) : line;
+    try {
+      runs.push(JSON.parse(text));
+    } catch {
+      return { ok: false, error: `${fileLabel}: not a results.json file: line ${i + 1} is not a run: ${describeJsonError(text)}` };
+    }
+  }
+  let head: unknown;
+  try {
+    head = JSON.parse(headText);
+  } catch {
+    return { ok: false, error: `${fileLabel}: not a results.json file: line 1: ${describeJsonError(headText)}` };
+  }
+  return checkRunSet({ ...(head as object), runs }, fileLabel);
+}
+
+/**
+ * Reads and checks a results.json file; a missing, unreadable or malformed file gives one line.
+ * `chunkBytes` (tests): how much the line reader reads at a time.
+ */
+export function readRunSet(path: string, chunkBytes = READ_CHUNK_BYTES): ParseRunSetResult {
+  try {
+    const lines = readLayoutLines(path, chunkBytes);
+    if (lines !== undefined) return parseLayoutLines(lines, path);
+    // Another layout (an older streamsim's, or edited by hand): parsed whole.
+    return parseRunSet(readFileSync(path, "utf8"), path);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : typeof code === "string" ? code : String(e);
     return { ok: false, error: `${path}: cannot read results: ${why}` };
   }
-  return parseRunSet(text, path);
 }
 
 export type MergeOptions = {

@@ -56,6 +56,11 @@ function details(r: RunRecord): string {
 
 /** junit.xml for a run set. */
 export function toJunitXml(set: RunSet): string {
+  return junitXmlLines(set).join("\n");
+}
+
+/** junit.xml as lines (written without one string of the whole file: see resultsJsonLines). */
+export function junitXmlLines(set: RunSet): string[] {
   const failures = set.runs.filter((r) => !r.asExpected).length;
   const time = seconds(set.runs.reduce((t, r) => t + (r.wallMs ?? 0), 0));
   const suiteName = `streamsim ${set.runId}`;
@@ -85,5 +90,5 @@ export function toJunitXml(set: RunSet): string {
     }
   }
   out.push("  </testsuite>", "</testsuites>", "");
-  return out.join("\n");
+  return out;
 }

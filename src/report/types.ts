@@ -57,6 +57,10 @@ export type RunRecord = {
   readonly durationMs: number;
   /** Wall-clock time the run took, in ms. */
   readonly wallMs?: number;
+  /**
+   * The checkpoint statistics. In runs without details (passing, not chosen), each checkpoint's
+   * `alignmentMs` holds only its longest alignment, the one the summaries use.
+   */
   readonly checkpoints: readonly CheckpointStats[];
   readonly faults: readonly RunFault[];
   readonly restores: readonly RunRestore[];

@@ -2,12 +2,12 @@
  * Writing the reports: every file atomically (written to `<file>.tmp-<pid>`, then renamed over the
  * target), so a reader never sees a half-written report, even if the writer dies midway.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
-import { toHtml } from "./html.ts";
-import { toResultsJson } from "./json.ts";
-import { toJunitXml } from "./junit.ts";
+import { htmlLines } from "./html.ts";
+import { resultsJsonLines } from "./json.ts";
+import { junitXmlLines } from "./junit.ts";
 import { toMarkdownSummary } from "./markdown.ts";
 import type { RunSet } from "./types.ts";
 
@@ -21,6 +21,41 @@ export function writeFileAtomic(path: string, content: string): void {
     writeFileSync(tmp, content, "utf8");
     renameSync(tmp, path);
   } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Characters written at a time by writeLinesAtomic. */
+const WRITE_BATCH_CHARS = 4 * 1024 * 1024;
+
+/**
+ * Writes `lines` joined by newlines to `path` atomically, in batches: the reports of a long sweep
+ * are larger than the longest string V8 can make.
+ */
+export function writeLinesAtomic(path: string, lines: readonly string[]): void {
+  const tmp = `${path}.tmp-${process.pid}${threadId === 0 ? "" : `-${threadId}`}`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, "w");
+    let batch: string[] = [];
+    let size = 0;
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i] as string;
+      batch.push(i < lines.length - 1 ? line + "\n" : line);
+      size += line.length + 1;
+      if (size >= WRITE_BATCH_CHARS) {
+        writeSync(fd, batch.join(""));
+        batch = [];
+        size = 0;
+      }
+    }
+    if (batch.length > 0) writeSync(fd, batch.join(""));
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     throw e;
   }
@@ -46,9 +81,9 @@ export function writeReports(dir: string, set: RunSet): ReportPaths {
     summary: join(dir, "summary.md"),
     html: join(dir, "index.html"),
   };
-  writeFileAtomic(paths.results, toResultsJson(set));
-  writeFileAtomic(paths.junit, toJunitXml(set));
+  writeLinesAtomic(paths.results, resultsJsonLines(set));
+  writeLinesAtomic(paths.junit, junitXmlLines(set));
   writeFileAtomic(paths.summary, toMarkdownSummary(set));
-  writeFileAtomic(paths.html, toHtml(set));
+  writeLinesAtomic(paths.html, htmlLines(set));
   return paths;
 }
