@@ -1,10 +1,15 @@
 import { describe, expect, test } from "vitest";
-import { DEFAULT_RUNS, LONG_SWEEP_RUNS, semiSpaceMb, sweepNodeFlags } from "../../bin/gc.js";
+import { DEFAULT_RUNS, LONG_SWEEP_RUNS, oldSpaceMb, semiSpaceMb, sweepNodeFlags } from "../../bin/gc.js";
 import { DEFAULT_RUNS as CLI_DEFAULT_RUNS } from "./main.ts";
 
 const GIB = 2 ** 30;
-const semi = (mb: number): string[] => [`--min-semi-space-size=${mb}`, `--max-semi-space-size=${mb}`];
-const SEMI = semi(128);
+const semi = (mb: number, oldMb?: number): string[] => [
+  `--min-semi-space-size=${mb}`,
+  `--max-semi-space-size=${mb}`,
+  ...(oldMb === undefined ? [] : [`--max-old-space-size=${oldMb}`]),
+];
+/** On 24 GiB: 128 MB semi-spaces and half the memory for the old generation. */
+const SEMI = semi(128, 12288);
 
 describe("which V8 flags a command runs with", () => {
   const env = {};
@@ -25,11 +30,19 @@ describe("which V8 flags a command runs with", () => {
     expect(semiSpaceMb(2, 24 * GIB)).toBe(128);
     // 8 GiB / 8 = 1 GiB for 9 threads: 2 * 32 * 9 = 576 MB fits, 2 * 64 * 9 = 1152 MB does not.
     expect(semiSpaceMb(8, 8 * GIB)).toBe(32);
-    expect(sweepNodeFlags(["sweep", "--workers", "8", "--runs", "1000"], env, 2, 8 * GIB)).toEqual(["--single-threaded", ...semi(32)]);
+    expect(sweepNodeFlags(["sweep", "--workers", "8", "--runs", "1000"], env, 2, 8 * GIB)).toEqual(["--single-threaded", ...semi(32)]); // 8 GiB / 2 = 4 GiB: V8's default stays
     // Never below 16 MB, however little memory and however many workers.
     expect(semiSpaceMb(64, 2 * GIB)).toBe(16);
     // No workers (runs in the main thread): 2 GiB / 8 = 256 MB = 2 * 64 MB * 2 threads.
     expect(semiSpaceMb(0, 2 * GIB)).toBe(64);
+  });
+
+  test("a long sweep's main thread may fill half the memory with run records when that is more than V8's 4 GB", () => {
+    expect(oldSpaceMb(24 * GIB)).toBe(12288);
+    expect(oldSpaceMb(64 * GIB)).toBe(32768);
+    expect(oldSpaceMb(8 * GIB)).toBeUndefined();
+    expect(oldSpaceMb(2 * GIB)).toBeUndefined();
+    expect(sweepNodeFlags(["sweep", "--workers", "1", "--runs", "1000000"], env, 2, 16 * GIB)).toEqual(semi(128, 8192));
   });
 
   test("a short sweep (fewer than LONG_SWEEP_RUNS runs, the default 100 included) keeps V8's defaults: it is mostly start-up and warm-up", () => {

@@ -35,7 +35,7 @@ describe("results.json", () => {
 
   test("one run per line after the set's own fields, read back line by line, and a cut-short or broken file gives one line", () => {
     const set = syntheticRunSet(30, { failEvery: 7 });
-    const lines = resultsJsonLines(set);
+    const lines = [...resultsJsonLines(set)];
     expect(lines[0]?.endsWith(',"runs":[')).toBe(true);
     expect(lines.length).toBe(30 + 3);
     expect(JSON.parse(lines.join("\n"))).toEqual(JSON.parse(JSON.stringify(set)));

@@ -14,18 +14,19 @@ import { computeTotals, naturalCompare } from "./types.ts";
  * 100,000 runs made a JSON.stringify of the set exceed V8's longest string. `readRunSet` reads
  * this layout line by line, whatever the file's size.
  */
-export function resultsJsonLines(set: RunSet): string[] {
+export function* resultsJsonLines(set: RunSet): Generator<string> {
+  // Made one at a time: the lines of a million runs would not fit in the heap at once.
   const { runs, ...head } = set;
   const first = JSON.stringify(head);
-  const lines = [`${first.slice(0, -1)},"runs":[`];
-  for (let i = 0; i < runs.length; i++) lines.push(JSON.stringify(runs[i]) + (i < runs.length - 1 ? "," : ""));
-  lines.push("]}", "");
-  return lines;
+  yield `${first.slice(0, -1)},"runs":[`;
+  for (let i = 0; i < runs.length; i++) yield JSON.stringify(runs[i]) + (i < runs.length - 1 ? "," : "");
+  yield "]}";
+  yield "";
 }
 
 /** results.json's text (see resultsJsonLines). */
 export function toResultsJson(set: RunSet): string {
-  return resultsJsonLines(set).join("\n");
+  return [...resultsJsonLines(set)].join("\n");
 }
 
 // Loose on purpose where the engine may add fields (checkpoint statistics, timeline events):

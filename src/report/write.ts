@@ -33,16 +33,18 @@ const WRITE_BATCH_CHARS = 4 * 1024 * 1024;
  * Writes `lines` joined by newlines to `path` atomically, in batches: the reports of a long sweep
  * are larger than the longest string V8 can make.
  */
-export function writeLinesAtomic(path: string, lines: readonly string[]): void {
+export function writeLinesAtomic(path: string, lines: Iterable<string>): void {
   const tmp = `${path}.tmp-${process.pid}${threadId === 0 ? "" : `-${threadId}`}`;
   let fd: number | undefined;
   try {
     fd = openSync(tmp, "w");
     let batch: string[] = [];
     let size = 0;
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i] as string;
-      batch.push(i < lines.length - 1 ? line + "\n" : line);
+    let first = true;
+    for (const line of lines) {
+      // A newline between lines, none after the last.
+      batch.push(first ? line : "\n" + line);
+      first = false;
       size += line.length + 1;
       if (size >= WRITE_BATCH_CHARS) {
         writeSync(fd, batch.join(""));
