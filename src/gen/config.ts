@@ -15,6 +15,8 @@ import type {
 } from "../engine/config.ts";
 import { defaultClusterConfig, defaultJobConfig } from "../engine/config.ts";
 import type { Plan } from "../engine/plan/plan.ts";
+import { defaultDiskOptions } from "../sim/disk.ts";
+import { maxDrawMs } from "../sim/random.ts";
 import { maxParallelism } from "./plan.ts";
 
 /** The longest checkpoint timeout a generated configuration draws (and the floor with few tolerated failures). */
@@ -230,24 +232,16 @@ export function clusterFor(plan: Plan): ClusterConfigData {
   return { ...defaultClusterConfig, slotsPerTaskManager: Math.max(defaultClusterConfig.slotsPerTaskManager, maxParallelism(plan)) };
 }
 
-/** Edges on the longest path from a source to a sink of `plan`. */
+/** Edges on the longest path from a source to a sink of `plan` (valid plans list inputs before consumers). */
 export function planDepth(plan: Plan): number {
   const depth = new Map<string, number>();
-  // Plans list nodes in topological order, but do not rely on it: at most one pass per node.
-  for (let pass = 0; pass < plan.nodes.length; pass++) {
-    let changed = false;
-    for (const n of plan.nodes) {
-      let d = 0;
-      for (const e of n.inputs) d = Math.max(d, (depth.get(e.from) ?? 0) + 1);
-      if (depth.get(n.id) !== d) {
-        depth.set(n.id, d);
-        changed = true;
-      }
-    }
-    if (!changed) break;
-  }
   let most = 0;
-  for (const d of depth.values()) most = Math.max(most, d);
+  for (const n of plan.nodes) {
+    let d = 0;
+    for (const e of n.inputs) d = Math.max(d, (depth.get(e.from) ?? 0) + 1);
+    depth.set(n.id, d);
+    most = Math.max(most, d);
+  }
   return most;
 }
 
@@ -263,7 +257,8 @@ export function planDepth(plan: Plan): number {
  */
 export function livableTimeoutMs(plan: Plan, cluster: ClusterConfigData, job: JobConfigData): number {
   const net = cluster.networkLatencyMsMax;
-  const diskOp = Math.max(cluster.storageLatencyMsMax, 5); // an fsync takes up to 5 ms
+  // The storage disk's fsyncs keep the disk's default latency (src/engine/cluster/job.ts).
+  const diskOp = Math.max(cluster.storageLatencyMsMax, maxDrawMs(defaultDiskOptions.fsyncLatency));
   const hop = 2 * net + job.bufferTimeoutMs + 1;
   const write = 8 * diskOp + 2 * net;
   const estimate = (planDepth(plan) + 1) * hop + 3 * write;

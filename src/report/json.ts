@@ -119,15 +119,11 @@ const RUNS_OPEN = ',"runs":[';
 /** Bytes read at a time by the line reader. */
 const READ_CHUNK_BYTES = 16 * 1024 * 1024;
 
-/**
- * The lines of a file, read in chunks (no string of the whole file). Returns undefined unless the
- * first line ends the way resultsJsonLines writes it.
- */
-function readLayoutLines(path: string, chunkBytes: number): string[] | undefined {
+/** The lines of a file, one at a time, read in chunks of `chunkBytes` (no string of the whole file). */
+function* fileLines(path: string, chunkBytes: number): Generator<string> {
   const fd = openSync(path, "r");
   try {
     const buf = Buffer.alloc(chunkBytes);
-    const lines: string[] = [];
     // Bytes after the last newline read so far (a copy: `buf` is reused), decoded only once a
     // newline ends them, so that no multi-byte character is cut.
     let rest: Buffer = Buffer.alloc(0);
@@ -142,41 +138,65 @@ function readLayoutLines(path: string, chunkBytes: number): string[] | undefined
       }
       const text = Buffer.concat([rest, chunk.subarray(0, cut)]).toString("utf8");
       rest = Buffer.from(chunk.subarray(cut + 1));
-      const parts = text.split("\n");
-      if (lines.length === 0 && !(parts[0] ?? "").endsWith(RUNS_OPEN)) return undefined;
-      for (const l of parts) lines.push(l);
+      yield* text.split("\n");
     }
-    if (rest.length > 0) lines.push(rest.toString("utf8"));
-    if (lines.length === 0 || !(lines[0] ?? "").endsWith(RUNS_OPEN)) return undefined;
-    return lines;
+    if (rest.length > 0) yield rest.toString("utf8");
   } finally {
     closeSync(fd);
   }
 }
 
-/** Parses the line layout: the set's fields and each run checked like parseRunSet, errors naming the line. */
-function parseLayoutLines(lines: readonly string[], fileLabel: string): ParseRunSetResult {
-  let end = lines.length;
-  while (end > 0 && (lines[end - 1] ?? "") === "") end--;
-  if ((lines[end - 1] ?? "") !== "]}") return { ok: false, error: `${fileLabel}: not a results.json file: it does not end with "]}" (cut short?)` };
-  const headText = `${(lines[0] ?? "").slice(0, -RUNS_OPEN.length)},"runs":[]}`;
-  const runs: unknown[] = [];
-  for (let i = 1; i < end - 1; i++) {
-    const line = lines[i] ?? "";
-    const text = line.endsWith(",") ? line.slice(0, -1) : line;
-    try {
-      runs.push(JSON.parse(text));
-    } catch {
-      return { ok: false, error: `${fileLabel}: not a results.json file: line ${i + 1} is not a run: ${describeJsonError(text)}` };
-    }
-  }
-  let head: unknown;
+/**
+ * Reads the layout resultsJsonLines writes, each run parsed and checked as its line is read (the
+ * text of a million runs is never held at once); undefined when the file has another layout.
+ */
+function readLayout(path: string, chunkBytes: number): ParseRunSetResult | undefined {
+  const lines = fileLines(path, chunkBytes);
   try {
-    head = JSON.parse(headText);
-  } catch {
-    return { ok: false, error: `${fileLabel}: not a results.json file: line 1: ${describeJsonError(headText)}` };
+    const first = lines.next();
+    if (first.done === true || !first.value.endsWith(RUNS_OPEN)) return undefined;
+    const bad = (why: string): ParseRunSetResult => ({ ok: false, error: `${path}: not a results.json file: ${why}`.replace(/[\r\n]+/g, " ") });
+    const runs: RunRecord[] = [];
+    let closed = false;
+    let lineNo = 1;
+    for (const line of lines) {
+      lineNo++;
+      if (closed) {
+        if (line !== "") return bad(`line ${lineNo} follows the closing "]}"`);
+        continue;
+      }
+      if (line === "]}") {
+        closed = true;
+        continue;
+      }
+      const text = line.endsWith(",") ? line.slice(0, -1) : line;
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        return bad(`line ${lineNo} is not a run: ${describeJsonError(text)}`);
+      }
+      const parsed = runRecord.safeParse(raw);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const i = runs.length;
+        return bad(issue === undefined ? `runs[${i}] is not a run` : formatIssue(issue, { runs: { [i]: raw } }, "the file", ["runs", i]));
+      }
+      runs.push(parsed.data);
+    }
+    if (!closed) return bad('it does not end with "]}" (cut short?)');
+    const headText = `${first.value.slice(0, -RUNS_OPEN.length)},"runs":[]}`;
+    let head: unknown;
+    try {
+      head = JSON.parse(headText);
+    } catch {
+      return bad(`line 1: ${describeJsonError(headText)}`);
+    }
+    const checked = checkRunSet(head, path);
+    return checked.ok ? { ok: true, runSet: { ...checked.runSet, runs } } : checked;
+  } finally {
+    lines.return(undefined);
   }
-  return checkRunSet({ ...(head as object), runs }, fileLabel);
 }
 
 /**
@@ -185,8 +205,8 @@ function parseLayoutLines(lines: readonly string[], fileLabel: string): ParseRun
  */
 export function readRunSet(path: string, chunkBytes = READ_CHUNK_BYTES): ParseRunSetResult {
   try {
-    const lines = readLayoutLines(path, chunkBytes);
-    if (lines !== undefined) return parseLayoutLines(lines, path);
+    const layout = readLayout(path, chunkBytes);
+    if (layout !== undefined) return layout;
     // Another layout (an older streamsim's, or edited by hand): parsed whole.
     return parseRunSet(readFileSync(path, "utf8"), path);
   } catch (e) {

@@ -121,6 +121,19 @@ export class Random {
   }
 }
 
+/** The longest draw a distribution can give, in milliseconds. */
+export function maxDrawMs(d: Distribution): number {
+  switch (d.kind) {
+    case "constant":
+      return d.ms;
+    case "uniform":
+    case "exponential":
+      return d.maxMs;
+    case "bimodal":
+      return Math.max(d.baseMs, d.tailMsMax);
+  }
+}
+
 /** Checks a distribution's fields; returns an error sentence naming the field, or undefined. */
 export function validateDistribution(d: Distribution, field: string): string | undefined {
   const nonNeg = (v: number, name: string): string | undefined =>
