@@ -475,6 +475,9 @@ export class Task implements Output {
     const n = this.inputs.length;
     if (this.opts.mode === "AT_LEAST_ONCE" && n > 1) return this.trackBarrier(ch, id, n);
     let a = this.alignment;
+    // An older barrier than the one being aligned belongs to a checkpoint this task has given up
+    // (its barrier was overtaken on another channel): ignored, as Flink's SingleCheckpointBarrierHandler does.
+    if (a !== undefined && id < a.id) return;
     if (a !== undefined && id > a.id) {
       // A newer barrier subsumes the checkpoint being aligned.
       this.abandonAlignment(a, "subsumed by a newer barrier");
