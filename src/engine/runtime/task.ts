@@ -126,6 +126,12 @@ export class Task implements Output {
   private lastBarrierId = 0;
   private stepRecords = 0;
   /**
+   * Most records a step takes: a channel's credits' worth of full buffers. Without it a source's
+   * whole fetch (256 records, say) went into one step, and a checkpoint barrier waited behind all
+   * of it at the source although Flink's source emits only while its output has buffers free.
+   */
+  private readonly stepCap: number;
+  /**
    * The record element being processed: an operator that emits it unchanged (a source, a filter)
    * sends this same (immutable) element on instead of a copy.
    */
@@ -148,6 +154,7 @@ export class Task implements Output {
     this.stepEndEvent = Task.stepEndEventOf(this);
     this.flushEvent = Task.flushEventOf(this);
     this.name = subtaskName(opts.ref);
+    this.stepCap = opts.bufferRecords * Math.max(1, opts.channelCredits);
     for (let i = 0; i < opts.inputCount; i++) this.inputs.push(new InputChannel(i, `${this.name}/in${i}`));
     opts.outputs.forEach((o, oi) => {
       this.outputChannels.push(o.targets.map((t) => new OutputChannel(`${this.name}->${subtaskName(t)}`, this.backlogged)));
@@ -391,8 +398,15 @@ export class Task implements Output {
 
   private consume(ch: InputChannel): void {
     const buf = ch.buffers[0] as Element[];
+    const cap = this.stepCap;
     while (ch.pos < buf.length) {
-      const el = buf[ch.pos++] as Element;
+      const el = buf[ch.pos] as Element;
+      // A step takes at most what its output can take without waiting for credit (see stepCap);
+      // the rest of a larger input buffer (a source's fetch, restored channel state) waits for
+      // the next step, which runs after the mailbox (a checkpoint trigger goes in between) and
+      // only once the output has room, as Flink checks its output's availability between records.
+      if (el.k === REC && this.stepRecords >= cap) break;
+      ch.pos++;
       switch (el.k) {
         case REC:
           this.stepRecords++;
