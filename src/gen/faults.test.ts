@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import type { Fault } from "../faults/plan.ts";
 import { sampleWithSeed, shrunkCounterexample } from "./contract.ts";
 import type { FaultPlanArbOptions } from "./faults.ts";
-import { clusterNodes, faultPlanArb, SLOW_BROKER_PRODUCT_MAX, SLOW_OPERATOR_PRODUCT_MAX } from "./faults.ts";
+import { clusterNodes, faultPlanArb, SLOW_BROKER_PRODUCT_MAX, SLOW_DISK_PRODUCT_MAX, SLOW_OPERATOR_PRODUCT_MAX } from "./faults.ts";
 
 const opts: FaultPlanArbOptions = {
   taskManagers: 3,
@@ -100,20 +100,29 @@ describe("faultPlanArb", () => {
     expect(expected.filter((x) => !seen.has(x))).toEqual([]);
   });
 
-  test("overlapping slowdowns multiply, so a plan's slow-broker factors and each vertex's slow-operator factors stay within a budget", () => {
+  test("overlapping slowdowns multiply, so a plan's slow-broker factors, each vertex's slow-operator factors and each disk's slow-disk factors stay within a budget", () => {
     let bigBroker = 0;
+    let twoSlowDisks = 0;
     for (const plan of sampleWithSeed(faultPlanArb({ ...opts, maxFaults: 10 }), 8, 1000)) {
       let broker = 1;
       const vertex = new Map<string, number>();
+      const disk = new Map<string, number[]>();
       for (const f of plan.faults) {
         if (f.fault === "slowBroker") broker *= f.factor;
         if (f.fault === "slowOperator") vertex.set(f.vertex, (vertex.get(f.vertex) ?? 1) * f.factor);
+        if (f.fault === "slowDisk") disk.set(f.node ?? "storage", [...(disk.get(f.node ?? "storage") ?? []), f.factor]);
       }
       expect(broker).toBeLessThanOrEqual(SLOW_BROKER_PRODUCT_MAX);
       for (const v of vertex.values()) expect(v).toBeLessThanOrEqual(SLOW_OPERATOR_PRODUCT_MAX);
+      for (const factors of disk.values()) {
+        expect(factors.reduce((a, b) => a * b, 1)).toBeLessThanOrEqual(SLOW_DISK_PRODUCT_MAX);
+        if (factors.length >= 2) twoSlowDisks++;
+      }
       if (broker >= 200) bigBroker++;
     }
     expect(bigBroker).toBeGreaterThan(0);
+    // The budget leaves room for overlapping slow disks, just not for unbounded ones.
+    expect(twoSlowDisks).toBeGreaterThan(0);
   });
 
   test("kinds and maxFaults restrict the plan, and vertex faults are left out when there are no vertices", () => {
