@@ -98,6 +98,15 @@ export const BUGS: readonly Bug[] = [
     replace: "if (this.opts.mode === \"EXACTLY_ONCE\" && n > 1) ch.blocked = false;",
   },
   {
+    id: "older-barrier-joins-alignment",
+    title: "A task aligning checkpoint n+1 counts a late barrier n on another channel as that channel's barrier n+1.",
+    models:
+      "Barrier handling that only compares ids with the last finished checkpoint (Flink's SingleCheckpointBarrierHandler ignores a barrier older than the pending one): with concurrent checkpoints and a trigger lost to some sources, the alignment completes before the channel's real barrier and the snapshot misses data the sources' offsets already cover (found by a 1,000,000-run sweep, session 8).",
+    file: TASK,
+    find: "    if (a !== undefined && id < a.id) return;\n",
+    replace: "",
+  },
+  {
     id: "barrier-overtakes-queued-buffers",
     title: "An aligned barrier jumps ahead of the output buffers still queued for credit.",
     models: "A barrier overtaking in-flight data without that data being stored in the snapshot (what unaligned checkpoints must persist, FLIP-76): records queued before the barrier are in neither the downstream snapshot nor the replay.",

@@ -2,7 +2,6 @@ import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { canonicalJson } from "../sim/trace.ts";
 import { livableTimeoutMs, planDepth } from "../gen/config.ts";
-import { SLOW_DISK_PRODUCT_MAX } from "../gen/faults.ts";
 import { parseScenario, serializeScenario } from "../scenario-schema.ts";
 import type { Scenario } from "../scenario.ts";
 import type { Outcome } from "./generate.ts";
@@ -118,20 +117,6 @@ describe("generated cases can finish", () => {
     expect(planDepth(s.plan)).toBe(7);
     expect(s.config.checkpoint.timeoutMs).toBe(livableTimeoutMs(s.plan, s.cluster, s.config));
     const r = judgeSafely({ ...s, faults: { ...s.faults, faults: [] } });
-    expect(r.checked?.result.status).toBe("FINISHED");
-    expect(r.checked?.judgement.verdict).toBe("pass");
-  });
-
-  test("the case that found the slow-disk budget keeps its overlapping slow disks within it and finishes", () => {
-    // streamsim sweep --seed 19, run 795567: slow disks of 43, 46 and 36 overlapped on the storage
-    // (a product of 71,208); one read took minutes and the job finished 213 s after the faults ended.
-    const seed = 52624016;
-    const [s] = fc.sample(caseArb(seed, "normal"), { seed, numRuns: 1 });
-    if (s === undefined) throw new Error("no case");
-    const slow = s.faults.faults.flatMap((f) => (f.fault === "slowDisk" ? [f.factor] : []));
-    expect(slow.length).toBe(2);
-    expect(slow.reduce((a, b) => a * b, 1)).toBeLessThanOrEqual(SLOW_DISK_PRODUCT_MAX);
-    const r = judgeSafely(s);
     expect(r.checked?.result.status).toBe("FINISHED");
     expect(r.checked?.judgement.verdict).toBe("pass");
   });

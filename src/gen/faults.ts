@@ -59,6 +59,14 @@ export type RawFault = { readonly moment: RawMoment } & (
   | { readonly f: "storageHiccups"; readonly nth: number; readonly gap: number; readonly durationMs: number }
   | { readonly f: "failTask"; readonly vertex: number; readonly subtask: number }
   | ({ readonly f: "partition"; readonly shape: "isolateJm" | "zombieTm" | "groups"; readonly tm: number; readonly members: readonly boolean[]; readonly oneWay: boolean } & Dur)
+  /**
+   * The JobManager's messages to one TaskManager are lost for a few ms from the nth trigger on (and,
+   * `twice`, from the (n+1)th too): those checkpoints' triggers reach the other TaskManagers' sources
+   * only, so with concurrent checkpoints a task with several inputs sees barriers of different
+   * checkpoints on different channels, newer ones before older ones (what an aligning task must get
+   * right). A structured schedule of one or two one-way partitions.
+   */
+  | ({ readonly f: "lostTrigger"; readonly tm: number; readonly nth: number; readonly twice: boolean } & Dur)
   | ({ readonly f: "clog"; readonly from: number; readonly to: number; readonly bidirectional: boolean } & Dur)
   | ({ readonly f: "slowDisk"; readonly factor: number } & Dur)
   | ({ readonly f: "diskFailures"; readonly writeFailurePercent: number } & Dur)
@@ -183,6 +191,12 @@ export function rawFaultArb(kinds: readonly FaultKind[] = ALL_KINDS): fc.Arbitra
             durationMs,
           })
           .map((r): RawFault => ({ f: "partition", ...r })),
+      },
+      {
+        weight: 2,
+        arbitrary: fc
+          .record({ nth: fc.integer({ min: 1, max: 3 }), tm: idx, twice: fc.boolean(), durationMs: fc.integer({ min: 5, max: 30 }) })
+          .map((r): RawFault => ({ f: "lostTrigger", moment: { at: "checkpoint-triggered", nth: r.nth, delayMs: 0 }, ...r })),
       },
     ],
     clog: [
@@ -337,6 +351,18 @@ export function resolveFault(r: RawFault, t: FaultTargets): Fault[] {
       { at: { after: "checkpoint-completed", nth: r.nth, delayMs: 0 }, fault: "crash", node, restartAfterMs: r.restartAfterMs },
     ];
   }
+  if (r.f === "lostTrigger") {
+    const tms = clusterNodes(t.taskManagers).filter((n) => n.startsWith("tm-"));
+    const lose = (nth: number): Fault => ({
+      at: { after: "checkpoint-triggered", nth, delayMs: 0 },
+      fault: "partition",
+      a: ["jm"],
+      b: [tms[r.tm % tms.length] as string],
+      oneWay: true,
+      durationMs: r.durationMs,
+    });
+    return r.twice ? [lose(r.nth), lose(r.nth + 1)] : [lose(r.nth)];
+  }
   if (r.f === "storageHiccups") {
     const outage = (nth: number): Fault => ({
       at: { after: "checkpoint-triggered", nth, delayMs: 0 },
@@ -385,6 +411,8 @@ function resolveSingle(r: RawFault, t: FaultTargets): Fault | undefined {
       }
       return { at, fault: "partition", a, b, ...(r.oneWay ? { oneWay: true } : {}), durationMs: r.durationMs };
     }
+    case "lostTrigger":
+      return undefined; // always resolved as a schedule (resolveFault)
     case "clog": {
       const from = nodes[r.from % nodes.length] as string;
       let to = nodes[r.to % nodes.length] as string;
