@@ -6,9 +6,8 @@
  * wrong record, count, time or checkpoint fails here.
  */
 import { describe, expect, test } from "vitest";
-import type { CheckpointConfigData, JobConfigData } from "../engine/config.ts";
-import { defaultJobConfig } from "../engine/config.ts";
-import type { FnRef, Inputs, Plan } from "../engine/plan/plan.ts";
+import type { CheckpointConfigData } from "../engine/config.ts";
+import type { Inputs, Plan } from "../engine/plan/plan.ts";
 import type { KeyedStateEntry, RunResult, SinkOutput } from "../engine/result.ts";
 import type { FaultPlan } from "../faults/plan.ts";
 import type { JsonValue, TraceData, TraceEvent } from "../sim/trace.ts";
@@ -28,11 +27,10 @@ import {
   showRecord,
   type CheckResult,
 } from "./checkers.ts";
-import { interpret, type Reference } from "./reference.ts";
+import { interpret } from "./reference.ts";
+import { byKey, config, Events, fixture, kv, rec } from "./test-fixtures.ts";
 
-// ---- fixtures (as in checkers.test.ts) ---------------------------------------------------------
-
-const byKey: FnRef = { fn: "field", args: { name: "key" } };
+// ---- fixtures (shared code in test-fixtures.ts) -------------------------------------------------
 
 /** src -> affine(x2) -> "out" (2PC); src -> sum by key -> "sums" (2PC, named) and "table" (upsert); src -> min by key -> "mins" (plain); src -> "raw" (plain). */
 const plan: Plan = {
@@ -48,7 +46,6 @@ const plan: Plan = {
     { id: "raw", kind: "sink", sink: "plain", topic: "raw", parallelism: 1, inputs: [{ from: "src", partition: "rebalance" }] },
   ],
 };
-const rec = (key: string, value: number, ts: number) => ({ value: { key, value }, ts });
 const inputs: Inputs = [
   {
     topic: "in",
@@ -58,26 +55,12 @@ const inputs: Inputs = [
     ],
   },
 ];
-const ref: Reference = interpret(plan, inputs);
-const kv = (key: string, value: number): JsonValue => ({ key, value });
-
-function correctSinks(): SinkOutput[] {
-  return ref.sinks.map((s) => {
-    const node = plan.nodes.find((n) => n.id === s.vertex);
-    const kind = node?.kind === "sink" ? node.sink : "plain";
-    return { vertex: s.vertex, topic: s.vertex, kind, committed: [...s.records].reverse(), ...(s.table === null ? {} : { table: s.table.map((r): [string, JsonValue] => [r.key, r.value]) }) };
-  });
-}
-function withSink(vertex: string, edit: (s: SinkOutput) => SinkOutput): SinkOutput[] {
-  return correctSinks().map((s) => (s.vertex === vertex ? edit({ ...s, committed: [...s.committed] }) : s));
-}
-
-let seq = 0;
-const ev = (time: number, node: string, kind: string, data: TraceData = {}): TraceEvent => ({ seq: seq++, time, node, kind, level: "summary", data });
+const events = new Events();
+const ev = events.ev;
 
 /** Checkpoints 1 and 2 complete, tm-1 crashes, the job restores 2, checkpoint 3 completes. */
 function goodTrace(): TraceEvent[] {
-  seq = 0;
+  events.seq = 0;
   return [
     ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }),
     ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
@@ -96,29 +79,11 @@ function goodTrace(): TraceEvent[] {
   ];
 }
 
-function run(over: Partial<RunResult> = {}): RunResult {
-  return {
-    status: "FINISHED",
-    failureReason: null,
-    boundExceeded: null,
-    endTimeMs: 1200,
-    events: 1000,
-    traceHash: "0123456789abcdef",
-    sinks: correctSinks(),
-    finalState: ref.state,
-    checkpoints: [],
-    restores: [],
-    openTransactions: [],
-    trace: goodTrace(),
-    faultPoints: [],
-    ...over,
-  };
-}
+const { ref, correctSinks, run } = fixture(plan, inputs, goodTrace);
 
-const config = (cp: Partial<CheckpointConfigData> = {}): JobConfigData => ({
-  ...defaultJobConfig,
-  checkpoint: { ...defaultJobConfig.checkpoint, intervalMs: 100, ...cp },
-});
+function withSink(vertex: string, edit: (s: SinkOutput) => SinkOutput): SinkOutput[] {
+  return correctSinks().map((s) => (s.vertex === vertex ? edit({ ...s, committed: [...s.committed] }) : s));
+}
 
 const verdict = (r: CheckResult): { ok: boolean; message: string; details?: JsonValue } => ({ ok: r.ok, message: r.message, ...(r.details === undefined ? {} : { details: r.details }) });
 
@@ -142,13 +107,13 @@ describe("formatting", () => {
   });
 
   test("the context names the last checkpoint completed before the first restore and up to three faults", () => {
-    seq = 0;
+    events.seq = 0;
     expect(describeContext([])).toBe("no checkpoint completed and nothing was restored; faults: none");
     expect(describeContext([ev(5, "jm", "restore", { checkpointId: null })])).toBe("no checkpoint had completed before the first restore (at 5 ms); faults: none");
     expect(describeContext(goodTrace())).toBe("last completed checkpoint before the first restore (at 1000 ms) was 2 (completed at 360 ms); faults: crash tm-1 at 400 ms");
     const noRestore = goodTrace().filter((e) => e.kind !== "restore");
     expect(describeContext(noRestore)).toBe("nothing was restored; the last completed checkpoint was 3 (completed at 1150.25 ms); faults: crash tm-1 at 400 ms");
-    seq = 100;
+    events.seq = 100;
     const faults = [1, 2, 3, 4, 5].map((i) => ev(i * 10.5, `tm-${i}`, "fault", i === 2 ? {} : { fault: "partition" }));
     expect(describeContext(faults)).toBe("no checkpoint completed and nothing was restored; faults: partition tm-1 at 10.5 ms, fault tm-2 at 21 ms, partition tm-3 at 31.5 ms and 2 more");
     expect(describeContext(faults.slice(0, 3))).toBe("no checkpoint completed and nothing was restored; faults: partition tm-1 at 10.5 ms, fault tm-2 at 21 ms, partition tm-3 at 31.5 ms");
@@ -754,7 +719,7 @@ describe("checkCheckpointInvariants messages", () => {
         "ok": true,
       }
     `);
-    seq = 0;
+    events.seq = 0;
     expect(check([ev(0, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }), ev(10, "jm", "checkpoint-completed", { id: 1, attempt: 0 })])).toMatchInlineSnapshot(`
       {
         "message": "checkpoint invariants hold over 1 triggered checkpoint (1 completed) and 0 committed transactions",
@@ -836,7 +801,7 @@ describe("checkCheckpointInvariants messages", () => {
   });
 
   test("max concurrent counts only the pending checkpoints of the trigger's attempt", () => {
-    seq = 0;
+    events.seq = 0;
     const t = [
       ev(0, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
       ev(5, "jm", "checkpoint-triggered", { id: 2, attempt: 0 }),
@@ -868,7 +833,7 @@ describe("checkCheckpointInvariants messages", () => {
     `);
     expect(check(t, { maxConcurrent: 3 }).ok).toBe(true);
     // A failover ends the pending ones of the old attempt.
-    seq = 0;
+    events.seq = 0;
     const f = [
       ev(0, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
       ev(5, "jm", "failover", { attempt: 1 }),
@@ -876,7 +841,7 @@ describe("checkCheckpointInvariants messages", () => {
     ];
     expect(check(f, { maxConcurrent: 1 }).ok).toBe(true);
     // A trigger of a newer attempt ends the older attempt's pending checkpoints too.
-    seq = 0;
+    events.seq = 0;
     const g = [ev(0, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }), ev(6, "jm", "checkpoint-triggered", { id: 2, attempt: 1 })];
     expect(check(g, { maxConcurrent: 1 }).ok).toBe(true);
   });
@@ -905,7 +870,7 @@ describe("checkCheckpointInvariants messages", () => {
   });
 
   test("timeouts: a late completion, a late abort, an early expiry, a pending checkpoint at a failover and at the end", () => {
-    seq = 0;
+    events.seq = 0;
     const base = [ev(0, "jm", "checkpoint-triggered", { id: 1, attempt: 0 })];
     expect(check([...base, ev(100.5, "jm", "checkpoint-completed", { id: 1, attempt: 0 })], { timeoutMs: 100 })).toMatchInlineSnapshot(`
       {
@@ -1009,7 +974,7 @@ describe("checkCheckpointInvariants messages", () => {
   });
 
   test("failure counting: an expired checkpoint must count, a subsumed one must not", () => {
-    seq = 0;
+    events.seq = 0;
     const base = [ev(0, "jm", "checkpoint-triggered", { id: 1, attempt: 0 })];
     expect(check([...base, ev(100, "jm", "checkpoint-aborted", { id: 1, attempt: 0, reason: "expired", counted: false })], { timeoutMs: 100 })).toMatchInlineSnapshot(`
       {
@@ -1054,7 +1019,7 @@ describe("checkCheckpointInvariants messages", () => {
   });
 
   test("tolerable failures: exceeding them must fail the job before the next trigger or the end", () => {
-    seq = 0;
+    events.seq = 0;
     const t = [
       ev(0, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
       ev(10, "jm", "checkpoint-aborted", { id: 1, attempt: 0, reason: "declined", counted: true }),
@@ -1143,7 +1108,7 @@ describe("checkCheckpointInvariants messages", () => {
         "ok": false,
       }
     `);
-    seq = 0;
+    events.seq = 0;
     const recovered = [ev(0, "jm", "checkpoint-triggered", { id: 4, attempt: 0 }), ev(5, "jm", "crash"), ev(9, "jm", "jm-recovered", { checkpoints: [4, "x"] }), ev(10, "jm", "restore", { checkpointId: 3, attempt: 1 })];
     expect(check(recovered)).toMatchInlineSnapshot(`
       {
@@ -1189,7 +1154,7 @@ describe("checkCheckpointInvariants messages", () => {
         "ok": false,
       }
     `);
-    seq = 50;
+    events.seq = 50;
     expect(check([...t, ev(1160, "broker", "txn-committed", { tid: "out-1", epoch: 1, digest: "other", checkpointId: 3 })])).toMatchInlineSnapshot(`
       {
         "details": {
@@ -1234,7 +1199,7 @@ describe("checkCheckpointInvariants messages", () => {
   });
 
   test("events of full-level detail are ignored", () => {
-    seq = 0;
+    events.seq = 0;
     const detail: TraceEvent = { ...ev(0, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }), level: "full" };
     expect(check([detail], { timeoutMs: 10 }, { endTimeMs: 100 }).ok).toBe(true);
   });
@@ -1280,7 +1245,7 @@ describe("checkNoOpenTransactions, checkLiveness, checkDeterminism messages", ()
 
   test("when the faults end: from the plan, or from the trace for triggered faults", () => {
     expect(faultsEndMs({ faults: [{ at: 400, fault: "crash", node: "tm-1", restartAfterMs: 500 }] }, [])).toBe(900);
-    seq = 0;
+    events.seq = 0;
     const trace = [ev(10, "tm-1", "fault"), ev(30, "tm-1", "restart"), ev(20, "x", "fault-end"), ev(99, "jm", "checkpoint-completed")];
     expect(faultsEndMs({ faults: [{ at: { after: "checkpoint-completed" }, fault: "crash", node: "tm-1" }] }, trace)).toBe(30);
     expect(faultsEndMs({ faults: [{ at: { after: "checkpoint-completed" }, fault: "crash", node: "tm-1" }] }, [])).toBe(0);
@@ -1515,14 +1480,14 @@ describe("edge cases the checks must get right", () => {
   });
 
   test("the end of the faults from the trace is the latest fault, fault end or restart", () => {
-    seq = 0;
+    events.seq = 0;
     const triggered: FaultPlan = { faults: [{ at: { after: "checkpoint-completed" }, fault: "crash", node: "tm-1" }] };
     expect(faultsEndMs(triggered, [ev(10, "x", "restart"), ev(40, "x", "fault-end"), ev(99, "jm", "crash")])).toBe(40);
     expect(faultsEndMs(triggered, [ev(10, "x", "restart"), ev(50, "x", "fault"), ev(99, "jm", "crash")])).toBe(50);
   });
 
   test("checkpoint events without an attempt field belong to the current attempt", () => {
-    seq = 0;
+    events.seq = 0;
     const t = [
       ev(0, "jm", "checkpoint-triggered", { id: 1 }),
       ev(5, "jm", "checkpoint-triggered", { id: 2 }),
@@ -1538,7 +1503,7 @@ describe("edge cases the checks must get right", () => {
   });
 
   test("a job status of a newer attempt, or a failover without an attempt, ends the pending checkpoints; CANCELED ends the job", () => {
-    seq = 0;
+    events.seq = 0;
     const base = [ev(0, "jm", "checkpoint-triggered", { id: 1, attempt: 0 })];
     expect(checkCheckpointInvariants(run({ trace: [...base, ev(50, "jm", "job-status", { status: "RESTARTING", attempt: 1 }), ev(60, "jm", "checkpoint-triggered", { id: 2, attempt: 1 })], endTimeMs: 100 }), config({ maxConcurrent: 1, timeoutMs: 100 })).ok).toBe(true);
     expect(checkCheckpointInvariants(run({ trace: [...base, ev(50, "jm", "job-status", { status: "RUNNING", attempt: 0 }), ev(60, "jm", "checkpoint-triggered", { id: 2, attempt: 0 })], endTimeMs: 100 }), config({ maxConcurrent: 1, timeoutMs: 100 })).ok).toBe(false);
@@ -1552,7 +1517,7 @@ describe("edge cases the checks must get right", () => {
   });
 
   test("a transaction without a checkpoint id or tid is still checked for commit-once", () => {
-    seq = 0;
+    events.seq = 0;
     const t = [ev(0, "broker", "txn-committed", { epoch: 1, digest: "a" }), ev(1, "broker", "txn-committed", { epoch: 1, digest: "b" }), ev(2, "broker", "txn-aborted", { epoch: 1 })];
     expect(checkCheckpointInvariants(run({ trace: t }), config()).message).toMatchInlineSnapshot(`"transaction ? (epoch 1) committed again at 1 ms with different content (digest "b", first commit at 0 ms had "a") (1 more problem in details); no checkpoint completed and nothing was restored; faults: none"`);
   });

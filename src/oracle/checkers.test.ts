@@ -1,11 +1,10 @@
 import fc from "fast-check";
 import { afterEach, describe, expect, test, vi } from "vitest";
-import type { CheckpointConfigData, JobConfigData } from "../engine/config.ts";
 import { defaultClusterConfig, defaultJobConfig } from "../engine/config.ts";
 import { CheckpointFailureManager } from "../engine/checkpoint/decider.ts";
 import { runAndJudge } from "../runner/check.ts";
 import type { Scenario } from "../scenario.ts";
-import type { FnRef, Inputs, Plan } from "../engine/plan/plan.ts";
+import type { Inputs, Plan } from "../engine/plan/plan.ts";
 import type { KeyedStateEntry, RunResult, SinkOutput } from "../engine/result.ts";
 import type { FaultPlan } from "../faults/plan.ts";
 import type { JsonValue, TraceData, TraceEvent } from "../sim/trace.ts";
@@ -19,12 +18,9 @@ import {
   checkState,
   judge,
 } from "./checkers.ts";
-import { interpret } from "./reference.ts";
-import type { Reference } from "./reference.ts";
+import { byKey, config, Events, fixture, kv, rec } from "./test-fixtures.ts";
 
-// ---- fixtures ------------------------------------------------------------------------------------
-
-const byKey: FnRef = { fn: "field", args: { name: "key" } };
+// ---- fixtures (shared code in test-fixtures.ts) -------------------------------------------------
 
 /** src -> affine(x2) -> "out" (2PC); src -> sum by key -> "sums" (2PC) and "table" (upsert); src -> "raw" (plain). */
 const plan: Plan = {
@@ -38,7 +34,6 @@ const plan: Plan = {
     { id: "raw", kind: "sink", sink: "plain", topic: "raw", parallelism: 1, inputs: [{ from: "src", partition: "rebalance" }] },
   ],
 };
-const rec = (key: string, value: number, ts: number) => ({ value: { key, value }, ts });
 const inputs: Inputs = [
   {
     topic: "in",
@@ -48,33 +43,13 @@ const inputs: Inputs = [
     ],
   },
 ];
-const ref: Reference = interpret(plan, inputs);
 
-const kv = (key: string, value: number): JsonValue => ({ key, value });
-
-function sinkOutput(vertex: string, committed: JsonValue[], table?: Array<[string, JsonValue]>): SinkOutput {
-  const node = plan.nodes.find((n) => n.id === vertex);
-  const kind = node?.kind === "sink" ? node.sink : "plain";
-  return { vertex, topic: vertex, kind, committed, ...(table !== undefined ? { table } : {}) };
-}
-
-/** What a correct run commits: the reference's own records, in another order. */
-function correctSinks(): SinkOutput[] {
-  return ref.sinks.map((s) =>
-    sinkOutput(
-      s.vertex,
-      [...s.records].reverse(),
-      s.table === null ? undefined : s.table.map((row) => [row.key, row.value]),
-    ),
-  );
-}
-
-let seq = 0;
-const ev = (time: number, node: string, kind: string, data: TraceData = {}): TraceEvent => ({ seq: seq++, time, node, kind, level: "summary", data });
+const events = new Events();
+const ev = events.ev;
 
 /** A run with one crash, a restore from the latest checkpoint and transactions committed after completion. */
 function goodTrace(): TraceEvent[] {
-  seq = 0;
+  events.seq = 0;
   return [
     ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }),
     ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
@@ -94,29 +69,7 @@ function goodTrace(): TraceEvent[] {
   ];
 }
 
-function run(over: Partial<RunResult> = {}): RunResult {
-  return {
-    status: "FINISHED",
-    failureReason: null,
-    boundExceeded: null,
-    endTimeMs: 1200,
-    events: 1000,
-    traceHash: "0123456789abcdef",
-    sinks: correctSinks(),
-    finalState: ref.state,
-    checkpoints: [],
-    restores: [],
-    openTransactions: [],
-    trace: goodTrace(),
-    faultPoints: [],
-    ...over,
-  };
-}
-
-const config = (cp: Partial<CheckpointConfigData> = {}): JobConfigData => ({
-  ...defaultJobConfig,
-  checkpoint: { ...defaultJobConfig.checkpoint, intervalMs: 100, ...cp },
-});
+const { ref, correctSinks, run } = fixture(plan, inputs, goodTrace);
 
 function withSink(vertex: string, edit: (committed: JsonValue[]) => JsonValue[]): SinkOutput[] {
   return correctSinks().map((s) => (s.vertex === vertex ? { ...s, committed: edit([...s.committed]) } : s));
@@ -298,7 +251,7 @@ describe("checkCheckpointInvariants", () => {
   });
 
   test("fail when a checkpoint pends past its timeout without being aborted, and pass when it expires within 1 ms", () => {
-    seq = 0;
+    events.seq = 0;
     const base = [ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }), ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 })];
     const never = checkCheckpointInvariants(run({ trace: base, endTimeMs: 5000 }), config({ timeoutMs: 1000 }));
     expect(never.ok).toBe(false);
@@ -310,7 +263,7 @@ describe("checkCheckpointInvariants", () => {
   });
 
   test("a JobManager crash ends its pending checkpoints, unless one had already outlived its timeout before the crash", () => {
-    seq = 0;
+    events.seq = 0;
     const base = [ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }), ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 })];
     // Crashed at 500 with the deadline at 1100: the dead coordinator cannot expire it, and need not.
     const crashed = [...base, ev(500, "jm", "crash", {}), ev(3000, "jm", "job-status", { status: "RESTARTING", attempt: 1 })];
@@ -326,7 +279,7 @@ describe("checkCheckpointInvariants", () => {
   });
 
   test("a checkpoint recovered from storage by a new JobManager counts as completed, but only if it was triggered", () => {
-    seq = 0;
+    events.seq = 0;
     const base = [
       ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }),
       ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
@@ -352,7 +305,7 @@ describe("checkCheckpointInvariants", () => {
   });
 
   test("fail when counted failures exceed tolerableFailures and the job keeps checkpointing", () => {
-    seq = 0;
+    events.seq = 0;
     const trace = [
       ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }),
       ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
@@ -372,7 +325,7 @@ describe("checkCheckpointInvariants", () => {
     const threshold = (tolerable: number, id: number) => `exceeded checkpoint tolerable failure threshold (${tolerable}): checkpoint ${id} expired`;
     /** Checkpoint 1 fails (counted), 2 completes, 3 fails (counted); then what `after` adds. */
     const failSucceedFail = (count3: number, after: TraceEvent[] = []): TraceEvent[] => {
-      seq = 0;
+      events.seq = 0;
       return [
         ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }),
         ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
@@ -419,7 +372,7 @@ describe("checkCheckpointInvariants", () => {
     });
 
     test("the count survives a failover for another cause (as in Flink), and is cleared when the threshold fails the job", () => {
-      seq = 0;
+      events.seq = 0;
       const trace = [
         ev(0, "jm", "job-status", { status: "RUNNING", attempt: 0 }),
         ev(100, "jm", "checkpoint-triggered", { id: 1, attempt: 0 }),
@@ -454,7 +407,7 @@ describe("checkCheckpointInvariants", () => {
 
     test("a new JobManager starts counting from zero", () => {
       const trace = failSucceedFail(1).slice(0, 4);
-      seq = trace.length;
+      events.seq = trace.length;
       trace.push(
         ev(250, "jm", "crash", {}),
         ev(400, "jm", "jm-recovered", { session: 1, checkpoints: [], nextId: 2 }),
