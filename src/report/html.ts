@@ -12,17 +12,11 @@
  * Every string that comes from a scenario, a trace or a result goes through `escapeHtml`.
  */
 import type { CheckpointStats, JsonValue, OutputDiff, RunRecord, RunSet, TimelineEvent } from "./types.ts";
-import {
-  checkpointOutcome,
-  checkpointStatusLabel,
-  formatAt,
-  formatBytes,
-  formatMs,
-  maxAlignment,
-  runAnchor,
-  sortLanes,
-  summarizeCheckpoints,
-} from "./types.ts";
+import { checkpointOutcome, checkpointStatusLabel, formatAt, formatBytes, formatMs, maxAlignment, runAnchor, sortLanes } from "./types.ts";
+import type { RunSetView } from "./view.ts";
+import { MAX_LISTED_RUNS, hasDetails, viewOfSet } from "./view.ts";
+
+export { MAX_LISTED_RUNS, hasDetails } from "./view.ts";
 
 /** Escapes text for HTML element content and (double- or single-quoted) attribute values. */
 export function escapeHtml(s: string): string {
@@ -35,18 +29,17 @@ const MAX_DIFF_VALUES = 50;
 /** Most rows a lane stacks overlapping spans into. */
 const MAX_LANE_ROWS = 6;
 
-/** Whether a run gets a detail section: it did not behave as expected, it failed, or it carries a timeline. */
-export function hasDetails(r: RunRecord): boolean {
-  return !r.asExpected || r.verdict === "fail" || r.timeline !== undefined;
-}
-
 /** index.html for a run set. */
 export function toHtml(set: RunSet): string {
   return htmlLines(set).join("\n");
 }
 
-/** index.html as lines (written without one string of the whole file: see resultsJsonLines). */
-export function htmlLines(set: RunSet): string[] {
+/**
+ * index.html as lines (written without one string of the whole file: see resultsJsonLines), from a
+ * run set or from its view (what a sweep keeps of its runs, see view.ts).
+ */
+export function htmlLines(from: RunSet | RunSetView): string[] {
+  const set = "runs" in from ? viewOfSet(from) : from;
   const out: string[] = [];
   const t = set.totals;
   const title = `streamsim report · ${set.runId}`;
@@ -69,7 +62,7 @@ export function htmlLines(set: RunSet): string[] {
   );
   summarySection(out, set);
   runsTable(out, set);
-  const detailed = set.runs.filter(hasDetails);
+  const detailed = set.kept.filter(hasDetails);
   if (detailed.length > 0) {
     out.push('<section id="details">', `<h2>Failing and chosen runs <span class="count">${detailed.length}</span></h2>`);
     for (const r of detailed) runSection(out, r);
@@ -86,7 +79,7 @@ export function htmlLines(set: RunSet): string[] {
   return out;
 }
 
-function metaLine(set: RunSet): string {
+function metaLine(set: RunSetView): string {
   const parts = [`run <code>${esc(set.runId)}</code>`, `<time>${esc(set.createdAt)}</time>`];
   if (set.seed !== undefined) parts.push(`seed <code>${set.seed}</code>`);
   if (set.shard !== undefined) parts.push(`shard <code>${esc(set.shard)}</code>`);
@@ -100,7 +93,7 @@ function card(label: string, value: string, cls = ""): string {
   return `<div class="card ${cls}"><div class="value">${value}</div><div class="label">${esc(label)}</div></div>`;
 }
 
-function summarySection(out: string[], set: RunSet): void {
+function summarySection(out: string[], set: RunSetView): void {
   const t = set.totals;
   const ok = t.unexpected === 0;
   const headline = ok
@@ -113,7 +106,7 @@ function summarySection(out: string[], set: RunSet): void {
     card("failed", String(t.failed), t.failed > 0 ? "warn" : ""),
     card("unexpected", String(t.unexpected), t.unexpected > 0 ? "bad" : "good"),
   );
-  const c = summarizeCheckpoints(set.runs);
+  const c = set.checkpoints;
   out.push(card("checkpoints completed", `${c.completed}<small> / ${c.total}</small>`));
   out.push(card("median checkpoint", esc(formatMs(c.durationMsMedian))));
   out.push(card("max alignment", esc(formatMs(c.alignmentMsMax))));
@@ -122,7 +115,8 @@ function summarySection(out: string[], set: RunSet): void {
     const items = c.failedByOutcome.map(([o, n]) => `<span class="pill outcome-${cls(o)}">${n} ${esc(o)}</span>`).join(" ");
     out.push(`<p class="aside">Checkpoints not completed: ${items}</p>`);
   }
-  const bad = set.runs.filter((r) => !r.asExpected);
+  // Every run that did not behave as expected has details, so the view keeps it.
+  const bad = set.kept.filter((r) => !r.asExpected);
   if (bad.length > 0) {
     out.push('<ul class="problems">');
     for (const r of bad.slice(0, 10)) {
@@ -148,22 +142,17 @@ function verdictBadge(r: RunRecord): string {
   return `<span class="badge ${kind}" title="${esc(title)}">${text}${r.asExpected ? "" : " !"}</span>`;
 }
 
-/**
- * Most rows the runs table lists. Failing, unexpected and chosen runs are always listed, passing
- * runs up to the rest: a row per run of a 100,000-run sweep made a 45 MB page.
- */
-export const MAX_LISTED_RUNS = 10_000;
-
-function runsTable(out: string[], set: RunSet): void {
+function runsTable(out: string[], set: RunSetView): void {
   const t = set.totals;
-  let room = Math.max(0, MAX_LISTED_RUNS - set.runs.filter(hasDetails).length);
-  const listed = set.runs.filter((r) => {
+  // The view keeps every run with details and the first MAX_LISTED_RUNS others: all this can list.
+  let room = Math.max(0, MAX_LISTED_RUNS - set.kept.filter(hasDetails).length);
+  const listed = set.kept.filter((r) => {
     if (hasDetails(r)) return true;
     if (room === 0) return false;
     room--;
     return true;
   });
-  const omitted = set.runs.length - listed.length;
+  const omitted = set.runCount - listed.length;
   out.push(
     '<section id="runs">',
     `<h2>Runs <span class="count"><span id="shown-count">${listed.length}</span> of ${t.runs}</span></h2>`,

@@ -6,6 +6,8 @@
  * replay command, so a CI page shows how to reproduce it without opening anything else.
  */
 import type { RunRecord, RunSet } from "./types.ts";
+import type { RunSetView } from "./view.ts";
+import { viewOfSet } from "./view.ts";
 
 /** Characters XML 1.0 cannot hold at all (C0 controls but tab, LF, CR; U+FFFE/U+FFFF; lone surrogates). */
 // eslint-disable-next-line no-control-regex
@@ -61,13 +63,27 @@ export function toJunitXml(set: RunSet): string {
 
 /** junit.xml as lines (written without one string of the whole file: see resultsJsonLines). */
 export function junitXmlLines(set: RunSet): string[] {
-  const failures = set.runs.filter((r) => !r.asExpected).length;
-  const time = seconds(set.runs.reduce((t, r) => t + (r.wallMs ?? 0), 0));
+  const out = junitHeadLines(viewOfSet(set));
+  for (const r of set.runs) out.push(...junitCaseLines(r));
+  out.push(...JUNIT_TAIL);
+  return out;
+}
+
+/** The lines after the last test case. */
+export const JUNIT_TAIL: readonly string[] = ["  </testsuite>", "</testsuites>", ""];
+
+/**
+ * The lines before the first test case: junit.xml is these, then junitCaseLines of every run in
+ * set order, then JUNIT_TAIL, joined by newlines.
+ */
+export function junitHeadLines(set: RunSetView): string[] {
+  const failures = set.unexpectedCount;
+  const time = seconds(set.wallMsTotal);
   const suiteName = `streamsim ${set.runId}`;
   const out: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="streamsim" tests="${set.runs.length}" failures="${failures}" errors="0" skipped="0" time="${time}">`,
-    `  <testsuite name="${attr(suiteName)}" tests="${set.runs.length}" failures="${failures}" errors="0" skipped="0" time="${time}" timestamp="${attr(set.createdAt)}">`,
+    `<testsuites name="streamsim" tests="${set.runCount}" failures="${failures}" errors="0" skipped="0" time="${time}">`,
+    `  <testsuite name="${attr(suiteName)}" tests="${set.runCount}" failures="${failures}" errors="0" skipped="0" time="${time}" timestamp="${attr(set.createdAt)}">`,
     "    <properties>",
     `      <property name="runId" value="${attr(set.runId)}"/>`,
     `      <property name="command" value="${attr(set.command)}"/>`,
@@ -75,20 +91,16 @@ export function junitXmlLines(set: RunSet): string[] {
   if (set.seed !== undefined) out.push(`      <property name="seed" value="${set.seed}"/>`);
   if (set.shard !== undefined) out.push(`      <property name="shard" value="${attr(set.shard)}"/>`);
   out.push("    </properties>");
-  for (const r of set.runs) {
-    const name = r.id === r.name ? `${r.id} (seed ${r.seed})` : r.id;
-    const head = `    <testcase classname="${attr(r.name)}" name="${attr(name)}" time="${seconds(r.wallMs)}"`;
-    if (r.asExpected) {
-      const note = r.verdict === "fail" ? `failed as expected: ${r.summary}` : r.summary;
-      out.push(`${head}>`, `      <system-out>${escapeXml(`${note}\nreplay: ${r.replayCommand}`)}</system-out>`, "    </testcase>");
-    } else {
-      out.push(
-        `${head}>`,
-        `      <failure message="${attr(failureMessage(r))}" type="${attr(failureType(r))}">${escapeXml(details(r))}</failure>`,
-        "    </testcase>",
-      );
-    }
-  }
-  out.push("  </testsuite>", "</testsuites>", "");
   return out;
+}
+
+/** The lines of one run's test case (a line may hold newlines of the failure's details). */
+export function junitCaseLines(r: RunRecord): string[] {
+  const name = r.id === r.name ? `${r.id} (seed ${r.seed})` : r.id;
+  const head = `    <testcase classname="${attr(r.name)}" name="${attr(name)}" time="${seconds(r.wallMs)}"`;
+  if (r.asExpected) {
+    const note = r.verdict === "fail" ? `failed as expected: ${r.summary}` : r.summary;
+    return [`${head}>`, `      <system-out>${escapeXml(`${note}\nreplay: ${r.replayCommand}`)}</system-out>`, "    </testcase>"];
+  }
+  return [`${head}>`, `      <failure message="${attr(failureMessage(r))}" type="${attr(failureType(r))}">${escapeXml(details(r))}</failure>`, "    </testcase>"];
 }

@@ -4,7 +4,9 @@
  * command, and the checkpoint statistics over all runs.
  */
 import type { RunRecord, RunSet } from "./types.ts";
-import { formatBytes, formatMs, summarizeCheckpoints } from "./types.ts";
+import { formatBytes, formatMs } from "./types.ts";
+import type { RunSetView } from "./view.ts";
+import { viewOfSet } from "./view.ts";
 
 export type MarkdownOptions = {
   /** Most unexpected runs listed in the table (CI summaries are limited in size); default 100. */
@@ -36,8 +38,9 @@ function verdictCell(r: RunRecord): string {
   return r.verdict === expected ? r.verdict : `${r.verdict} (expected ${expected})`;
 }
 
-/** summary.md for a run set. */
-export function toMarkdownSummary(set: RunSet, options: MarkdownOptions = {}): string {
+/** summary.md for a run set, or from its view (what a sweep keeps of its runs, see view.ts). */
+export function toMarkdownSummary(from: RunSet | RunSetView, options: MarkdownOptions = {}): string {
+  const set = "runs" in from ? viewOfSet(from) : from;
   const maxRows = options.maxRows ?? 100;
   const t = set.totals;
   const out: string[] = [];
@@ -53,7 +56,8 @@ export function toMarkdownSummary(set: RunSet, options: MarkdownOptions = {}): s
   out.push(meta.join(" · "), "");
   out.push("| runs | passed | failed | unexpected |", "|---:|---:|---:|---:|", `| ${t.runs} | ${t.passed} | ${t.failed} | ${t.unexpected} |`, "");
 
-  const bad = set.runs.filter((r) => !r.asExpected);
+  // Every run that did not behave as expected has details, so the view keeps it.
+  const bad = set.kept.filter((r) => !r.asExpected);
   if (bad.length > 0) {
     out.push("### Unexpected results", "");
     out.push("| run | scenario | seed | verdict | summary | replay |", "|---|---|---:|---|---|---|");
@@ -64,7 +68,7 @@ export function toMarkdownSummary(set: RunSet, options: MarkdownOptions = {}): s
     out.push("");
   }
 
-  const c = summarizeCheckpoints(set.runs);
+  const c = set.checkpoints;
   out.push("### Checkpoints", "");
   if (c.total === 0) out.push("No checkpoints were taken.", "");
   else {

@@ -7,9 +7,10 @@ import { join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { htmlLines } from "./html.ts";
 import { resultsJsonLines } from "./json.ts";
-import { junitXmlLines } from "./junit.ts";
+import { JUNIT_TAIL, junitCaseLines, junitHeadLines } from "./junit.ts";
 import { toMarkdownSummary } from "./markdown.ts";
 import type { RunSet } from "./types.ts";
+import { viewOfSet } from "./view.ts";
 
 /**
  * Writes `content` to `path` atomically: to `<path>.tmp-<pid>` (plus `-<threadId>` in a worker
@@ -63,6 +64,29 @@ export function writeLinesAtomic(path: string, lines: Iterable<string>): void {
   }
 }
 
+/**
+ * Writes `chunks` one after the other to `path` atomically (as writeLinesAtomic, without adding
+ * newlines); each chunk is written before the next is taken, so a chunk may reuse a buffer.
+ */
+export function writeChunksAtomic(path: string, chunks: Iterable<string | Uint8Array>): void {
+  const tmp = `${path}.tmp-${process.pid}${threadId === 0 ? "" : `-${threadId}`}`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, "w");
+    for (const chunk of chunks) {
+      if (typeof chunk === "string") writeSync(fd, chunk);
+      else for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at);
+    }
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, path);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
 export type ReportPaths = {
   /** results.json: the whole RunSet. */
   readonly results: string;
@@ -74,18 +98,34 @@ export type ReportPaths = {
   readonly html: string;
 };
 
-/** Writes results.json, junit.xml, summary.md and index.html into `dir` (created if needed). */
-export function writeReports(dir: string, set: RunSet): ReportPaths {
-  mkdirSync(dir, { recursive: true });
-  const paths: ReportPaths = {
+/** The four reports' paths in `dir`. */
+export function reportPaths(dir: string): ReportPaths {
+  return {
     results: join(dir, "results.json"),
     junit: join(dir, "junit.xml"),
     summary: join(dir, "summary.md"),
     html: join(dir, "index.html"),
   };
+}
+
+/**
+ * Writes results.json, junit.xml, summary.md and index.html into `dir` (created if needed), for a
+ * run set held in memory; a sweep writes the same files from its runs as they come (spool.ts).
+ */
+export function writeReports(dir: string, set: RunSet): ReportPaths {
+  mkdirSync(dir, { recursive: true });
+  const paths = reportPaths(dir);
+  const view = viewOfSet(set);
   writeLinesAtomic(paths.results, resultsJsonLines(set));
-  writeLinesAtomic(paths.junit, junitXmlLines(set));
-  writeFileAtomic(paths.summary, toMarkdownSummary(set));
-  writeLinesAtomic(paths.html, htmlLines(set));
+  writeLinesAtomic(paths.junit, junitLines(view, set));
+  writeFileAtomic(paths.summary, toMarkdownSummary(view));
+  writeLinesAtomic(paths.html, htmlLines(view));
   return paths;
+}
+
+/** junit.xml's lines one at a time (junitXmlLines without the array of them all). */
+function* junitLines(view: ReturnType<typeof viewOfSet>, set: RunSet): Generator<string> {
+  yield* junitHeadLines(view);
+  for (const r of set.runs) yield* junitCaseLines(r);
+  yield* JUNIT_TAIL;
 }
