@@ -3,11 +3,29 @@
  * every entry's find text must occur exactly once in its file, or the benchmark would apply a
  * stale or ambiguous bug. Detection itself is too slow for `npm test`: `npm run bench detection`.
  */
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, test } from "vitest";
-import { applyToText, occurrences, PROJECT_ROOT } from "../bench/bugs/apply.ts";
-import { BUGS } from "../bench/bugs/catalog.ts";
+import { applyToText, occurrences, prepareCopy, PROJECT_ROOT } from "../bench/bugs/apply.ts";
+import { BUGS, type Bug } from "../bench/bugs/catalog.ts";
+
+/** The witness scenario's verdict on a copy of the project (with `bug` applied, or none). */
+function witnessVerdict(bug: Bug | null, scenario: string): { verdict: string; failing: string[]; summary: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "streamsim-witness-"));
+  try {
+    prepareCopy(PROJECT_ROOT, dir, bug);
+    const out = execFileSync(
+      process.execPath,
+      ["--import", path.join(PROJECT_ROOT, "bin", "typescript.js"), path.join(dir, "bench", "bugs", "witness.ts"), path.join(PROJECT_ROOT, scenario)],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    return JSON.parse(out.trim().split("\n").pop() ?? "{}") as { verdict: string; failing: string[]; summary: string };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 describe("the bug catalog", () => {
   test("has at least 15 bugs with distinct ids, each naming what it models", () => {
@@ -26,6 +44,15 @@ describe("the bug catalog", () => {
     expect(mutated).not.toBe(text);
     expect(mutated.length).toBe(text.length - bug.find.length + bug.replace.length);
   });
+
+  const witnessed = BUGS.filter((b) => b.witness !== undefined);
+  test.each(witnessed.map((b) => [b.id, b] as const))("entry %s: its witness scenario passes on the engine and fails its check with the bug", (_id, bug) => {
+    const w = bug.witness as { scenario: string; check: string };
+    expect(witnessVerdict(null, w.scenario).verdict).toBe("pass");
+    const withBug = witnessVerdict(bug, w.scenario);
+    expect(withBug.verdict, withBug.summary).toBe("fail");
+    expect(withBug.failing).toContain(w.check);
+  }, 120_000);
 
   test("applying an entry whose text is missing or ambiguous fails loudly", () => {
     const bug = BUGS[0];

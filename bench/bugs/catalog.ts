@@ -20,6 +20,12 @@ export type Bug = {
   /** Exact text, occurring exactly once in `file`. */
   readonly find: string;
   readonly replace: string;
+  /**
+   * A scenario file (path from the project root) that passes on the real engine and fails with
+   * this bug applied, and the check that fails: properties/bug-catalog.test.ts runs it, so the
+   * checker is shown to catch the bug even where the generated suites rarely reach it.
+   */
+  readonly witness?: { readonly scenario: string; readonly check: string };
 };
 
 const CONNECTORS = "src/engine/runtime/connectors.ts";
@@ -105,6 +111,7 @@ export const BUGS: readonly Bug[] = [
     file: TASK,
     find: "    if (a !== undefined && id < a.id) return;\n",
     replace: "",
+    witness: { scenario: "scenarios/regressions/aligned-task-counts-older-barrier.json", check: "exactlyOnce" },
   },
   {
     id: "barrier-overtakes-queued-buffers",
