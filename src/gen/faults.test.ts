@@ -139,6 +139,17 @@ describe("faultPlanArb", () => {
     expect(factors.reduce((a, b) => a * b, 1)).toBeLessThanOrEqual(SLOW_DISK_PRODUCT_MAX);
   });
 
+  test("a lost trigger is a one-way partition from the JobManager to one TaskManager at the nth trigger, and at the next with twice", () => {
+    const lost = (twice: boolean) => ({ f: "lostTrigger", moment: { at: "checkpoint-triggered", nth: 2, delayMs: 0 }, tm: 4, nth: 2, twice, durationMs: 12 }) as const;
+    const at = (nth: number) => ({ after: "checkpoint-triggered", nth, delayMs: 0 });
+    const targets = { taskManagers: 3, vertices: [], horizonMs: 1000 };
+    expect(resolveFaults([lost(false)], targets).faults).toEqual([{ at: at(2), fault: "partition", a: ["jm"], b: ["tm-1"], oneWay: true, durationMs: 12 }]);
+    expect(resolveFaults([lost(true)], targets).faults).toEqual([
+      { at: at(2), fault: "partition", a: ["jm"], b: ["tm-1"], oneWay: true, durationMs: 12 },
+      { at: at(3), fault: "partition", a: ["jm"], b: ["tm-1"], oneWay: true, durationMs: 12 },
+    ]);
+  });
+
   test("kinds and maxFaults restrict the plan, and vertex faults are left out when there are no vertices", () => {
     for (const plan of sampleWithSeed(faultPlanArb({ ...opts, kinds: ["crash"], maxFaults: 2 }), 3, 200)) {
       expect(plan.faults.length).toBeLessThanOrEqual(2);
