@@ -5,7 +5,7 @@ import { livableTimeoutMs, planDepth } from "../gen/config.ts";
 import { parseScenario, serializeScenario } from "../scenario-schema.ts";
 import type { Scenario } from "../scenario.ts";
 import type { Outcome } from "./generate.ts";
-import { DEFAULT_FAULT_LEVEL, DEFAULT_SHRINK_RUNS, FAULT_LEVELS, MAX_SEED, caseArb, caseSeed, checkCase, generateCase, judgeSafely, shardIndexes } from "./generate.ts";
+import { DEFAULT_FAULT_LEVEL, DEFAULT_SHRINK_RUNS, FAULT_LEVELS, MAX_SEED, caseArb, caseSeed, checkCase, generateCase, judgeSafely, shardIndexAt, shardIndexes, shardSize } from "./generate.ts";
 import type { CaseTask } from "./task.ts";
 import { caseTaskResult } from "./task.ts";
 import { OPTION_DEFAULTS } from "./main.ts";
@@ -32,6 +32,17 @@ describe("generated cases", () => {
       { numRuns: 100 },
     );
     expect(shardIndexes(7, { index: 2, count: 3 })).toEqual([1, 4]);
+  });
+
+  test("a shard's size and k-th index, made on demand, are those of its list of indexes", () => {
+    fc.assert(
+      fc.property(fc.nat(200), fc.integer({ min: 1, max: 9 }), fc.nat(8), (runs, n, k) => {
+        const shard = k < n ? { index: k + 1, count: n } : undefined;
+        const list = shardIndexes(runs, shard);
+        return shardSize(runs, shard) === list.length && list.every((i, j) => shardIndexAt(j, shard) === i);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   test("a case is the same scenario whether sampled or drawn by the shrinking check, named and seeded by its case seed", () => {

@@ -45,6 +45,18 @@ export function shardIndexes(runs: number, shard: { readonly index: number; read
   return out;
 }
 
+/** How many runs a shard takes: shardIndexes(runs, shard).length, without the array. */
+export function shardSize(runs: number, shard: { readonly index: number; readonly count: number } | undefined): number {
+  if (shard === undefined) return runs;
+  const first = shard.index - 1;
+  return first >= runs ? 0 : Math.ceil((runs - first) / shard.count);
+}
+
+/** The k-th run index of a shard: shardIndexes(runs, shard)[k], without the array. */
+export function shardIndexAt(k: number, shard: { readonly index: number; readonly count: number } | undefined): number {
+  return shard === undefined ? k : shard.index - 1 + k * shard.count;
+}
+
 /**
  * The simulated-time bound of a generated run in a sweep (the generator bounds its events, see
  * GENERATED_MAX_EVENTS). Generated runs take a few seconds of simulated time; one that livelocks

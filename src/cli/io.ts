@@ -54,7 +54,12 @@ export type Console = {
   /** Raw write to stderr (progress). */
   progress(text: string): void;
   printJson(value: unknown): void;
+  /** Prints a JSON document given in pieces (too long for one string), then a newline, as printJson. */
+  printJsonText(pieces: Iterable<string>): void;
 };
+
+/** Characters printJsonText gathers before one write. */
+const PRINT_BATCH_CHARS = 1024 * 1024;
 
 export function makeConsole(json: boolean): Console {
   const color = makeColors(!json && colorEnabled(process.stdout));
@@ -74,6 +79,22 @@ export function makeConsole(json: boolean): Console {
     },
     printJson(value) {
       process.stdout.write(JSON.stringify(value, null, 2) + "\n");
+    },
+    printJsonText(pieces) {
+      // Writes to files and pipes are synchronous on Linux and macOS, so the batches do not pile up.
+      let batch: string[] = [];
+      let size = 0;
+      for (const p of pieces) {
+        batch.push(p);
+        size += p.length;
+        if (size >= PRINT_BATCH_CHARS) {
+          process.stdout.write(batch.join(""));
+          batch = [];
+          size = 0;
+        }
+      }
+      batch.push("\n");
+      process.stdout.write(batch.join(""));
     },
   };
 }

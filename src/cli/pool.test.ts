@@ -35,6 +35,14 @@ describe("the task pool in this thread", () => {
     expect(r.notStarted).toBe(0);
   });
 
+  test("without keepResults, results go to onResult only, with their task index; tasks may be made on demand", async () => {
+    const seen: string[] = [];
+    const list = tasks(3);
+    const r = await new TaskPool(0).run({ length: 3, at: (i) => list[i] }, { keepResults: false, onResult: (x, i) => seen.push(`${i} ${x.record.id}`) });
+    expect(r.results).toEqual([]);
+    expect(seen).toEqual(["0 run-0", "1 run-1", "2 run-2"]);
+  });
+
   test("a spent time budget starts no further task and says how many did not start", async () => {
     // A scenario run takes well over 1 ms, so the budget is spent after the first task.
     const r = await new TaskPool(0).run(tasks(5), { timeBudgetMs: 1 });

@@ -1,9 +1,11 @@
 /**
  * Runs tasks on a pool of worker threads (piscina), or in this thread when `workers` is 0.
  *
- * Results come back in task order whatever the worker count or the order runs finish in; each
- * task is a pure function of its input, so the same tasks give the same records (bar wall times).
- * A time budget stops handing out new tasks once spent; tasks already running finish.
+ * Tasks are handed out in order; results come back in task order whatever the worker count or the
+ * order runs finish in (or, with `keepResults: false`, only to `onResult`, with their task index,
+ * so that a long sweep holds none of them). Each task is a pure function of its input, so the same
+ * tasks give the same records (bar wall times). A time budget stops handing out new tasks once
+ * spent; tasks already running finish, so the tasks that ran are always the first ones.
  */
 import { Piscina } from "piscina";
 import type { Task, TaskResult } from "./task.ts";
@@ -14,12 +16,20 @@ export type PoolRunOptions = {
   readonly timeBudgetMs?: number;
   /** Tasks a worker gets at a time (default: `guidedBatchSize`, shrinking towards the end). */
   readonly batchSize?: number;
-  /** Called as each task's result arrives (in completion order). */
-  readonly onResult?: (result: TaskResult) => void;
+  /** Called as each task's result arrives (in completion order), with the task's index. */
+  readonly onResult?: (result: TaskResult, index: number) => void;
+  /** Keep every result for `results` (default); false: results go to onResult only. */
+  readonly keepResults?: boolean;
+};
+
+/** The tasks of a run: an array, or anything that makes task i on demand (a long sweep's cases). */
+export type TaskList = {
+  readonly length: number;
+  at(index: number): Task | undefined;
 };
 
 export type PoolRun = {
-  /** Results of the tasks that ran, in task order. */
+  /** Results of the tasks that ran, in task order (empty with `keepResults: false`). */
   readonly results: TaskResult[];
   /** Tasks not started because the time budget ran out. */
   readonly notStarted: number;
@@ -60,19 +70,26 @@ export class TaskPool {
     await Promise.all(Array.from({ length: this.workers }, () => p.run([])));
   }
 
-  async run(tasks: readonly Task[], opts: PoolRunOptions = {}): Promise<PoolRun> {
+  async run(tasks: TaskList, opts: PoolRunOptions = {}): Promise<PoolRun> {
     const t0 = performance.now();
     const budgetOver = (): boolean => opts.timeBudgetMs !== undefined && performance.now() - t0 >= opts.timeBudgetMs;
-    const slots: Array<TaskResult | undefined> = new Array<TaskResult | undefined>(tasks.length);
+    const keep = opts.keepResults !== false;
+    const slots: Array<TaskResult | undefined> = keep ? new Array<TaskResult | undefined>(tasks.length) : [];
+    const taskAt = (i: number): Task => {
+      const t = tasks.at(i);
+      if (t === undefined) throw new RangeError(`no task ${i} of ${tasks.length}`);
+      return t;
+    };
+    const done = (r: TaskResult, index: number): void => {
+      if (keep) slots[index] = r;
+      opts.onResult?.(r, index);
+    };
     let next = 0;
     const p = this.piscina;
     if (p === undefined) {
       while (next < tasks.length && !budgetOver()) {
-        const [result] = runTasks([tasks[next] as Task]);
-        if (result !== undefined) {
-          slots[next] = result;
-          opts.onResult?.(result);
-        }
+        const [result] = runTasks([taskAt(next)]);
+        if (result !== undefined) done(result, next);
         next++;
       }
     } else {
@@ -82,14 +99,12 @@ export class TaskPool {
         while (next < tasks.length && inFlight.size < maxInFlight && !budgetOver()) {
           const start = next;
           const size = Math.max(1, opts.batchSize ?? guidedBatchSize(tasks.length - next, this.workers));
-          const batch = tasks.slice(start, start + size);
+          const batch: Task[] = [];
+          for (let i = start; i < Math.min(tasks.length, start + size); i++) batch.push(taskAt(i));
           next += batch.length;
           const job: Promise<void> = (p.run(batch) as Promise<TaskResult[]>).then((results) => {
             inFlight.delete(job);
-            results.forEach((r, k) => {
-              slots[start + k] = r;
-              opts.onResult?.(r);
-            });
+            results.forEach((r, k) => done(r, start + k));
           });
           inFlight.add(job);
         }

@@ -120,7 +120,7 @@ const RUNS_OPEN = ',"runs":[';
 const READ_CHUNK_BYTES = 16 * 1024 * 1024;
 
 /** The lines of a file, one at a time, read in chunks of `chunkBytes` (no string of the whole file). */
-function* fileLines(path: string, chunkBytes: number): Generator<string> {
+export function* fileLines(path: string, chunkBytes = READ_CHUNK_BYTES): Generator<string> {
   const fd = openSync(path, "r");
   try {
     const buf = Buffer.alloc(chunkBytes);
