@@ -6,5 +6,3 @@ export function semiSpaceMb(workers: number, memBytes: number): number;
 export const LONG_SWEEP_RUNS: number;
 /** The --runs of `sweep` and `start` when not given (see gc.js). */
 export const DEFAULT_RUNS: number;
-/** The old-generation limit (MB) of a long sweep's main thread, or undefined for V8's default (see gc.js). */
-export function oldSpaceMb(memBytes: number): number | undefined;

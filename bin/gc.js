@@ -22,11 +22,11 @@
 // after a few hundred runs per worker, while a short sweep such as `npm start` (100 runs) is mostly
 // start-up and JIT warm-up, where they cost the command's second start (0.3-0.4 s) and, with two
 // workers, put the compiler on the workers' own threads.
-// - A larger old generation for the main thread (`--max-old-space-size`, half the machine's
-//   memory, when that is more than V8's usual 4 GB limit): the main thread keeps every run's record
-//   for the reports, about 5.6 KB of heap a run (scratch measurement, session 7), so a sweep of a
-//   million runs needs about 5.5 GB by that estimate, more than V8's 4 GB (not run to the limit
-//   without the flag: the 1,000,000-run sweep of session 7 peaked at 5.45 GB resident with it).
+// No larger old generation: until session 8 the main thread kept every run's record for the
+// reports (about 5.6 KB of heap a run) and a long sweep got `--max-old-space-size` of half the
+// machine's memory. It now writes each run to the report folder as it arrives and keeps only the
+// runs the reports show (failing and chosen ones, and the first 10,000 others), so its heap does
+// not grow with the runs and V8's default limit is plenty (`npm run bench memory`).
 // STREAMSIM_GC=default keeps V8's defaults for every command.
 import { availableParallelism, totalmem } from "node:os";
 
@@ -54,22 +54,6 @@ export function semiSpaceMb(workers, memBytes) {
   const threads = Math.max(1, workers) + 1;
   const budgetMb = (memBytes / 2 ** 20) * YOUNG_SHARE;
   return SEMI_SPACE_MB.find((mb) => 2 * mb * threads <= budgetMb) ?? MIN_SEMI_SPACE_MB;
-}
-
-/** V8's old-generation limit on a 64-bit machine with plenty of memory, in MB (Node 20: about 4 GB). */
-const V8_DEFAULT_OLD_SPACE_MB = 4096;
-/** The share of the machine's memory a long sweep's main thread may fill with run records. */
-const OLD_SHARE = 1 / 2;
-
-/**
- * The old-generation limit (MB) of a long sweep's main thread on a machine with `memBytes`: half
- * the memory, or undefined (V8's default) when that is not more than V8's default.
- * @param {number} memBytes
- * @returns {number | undefined}
- */
-export function oldSpaceMb(memBytes) {
-  const mb = Math.floor((memBytes / 2 ** 20) * OLD_SHARE);
-  return mb > V8_DEFAULT_OLD_SPACE_MB ? mb : undefined;
 }
 
 /**
@@ -104,7 +88,6 @@ export function sweepNodeFlags(args, env = process.env, cores = availableParalle
   const workers = numberFlag(args, "--workers") ?? cores;
   const valid = Number.isFinite(workers) && workers >= 0;
   const mb = semiSpaceMb(valid ? workers : 1, memBytes);
-  const old = oldSpaceMb(memBytes);
-  const semi = [`--min-semi-space-size=${mb}`, `--max-semi-space-size=${mb}`, ...(old === undefined ? [] : [`--max-old-space-size=${old}`])];
+  const semi = [`--min-semi-space-size=${mb}`, `--max-semi-space-size=${mb}`];
   return valid && workers >= 2 ? ["--single-threaded", ...semi] : semi;
 }
