@@ -8,7 +8,7 @@
 type BenchModule = { main(): void | Promise<void> };
 
 /** Registered benches, in the order `npm run bench` runs them. */
-export const BENCHES: readonly string[] = ["kernel", "engine", "reports", "sweep", "detection", "runs", "instructions"];
+export const BENCHES: readonly string[] = ["kernel", "engine", "reports", "sweep", "detection", "runs", "instructions", "memory"];
 
 async function runOne(name: string): Promise<void> {
   const mod = (await import(new URL(`./${name}.ts`, import.meta.url).href)) as Partial<BenchModule>;
