@@ -106,6 +106,9 @@ export class TaskPool {
             inFlight.delete(job);
             results.forEach((r, k) => done(r, start + k));
           });
+          // A failing batch (or onResult) fails the run through the race below; the batches still in
+          // flight then may fail too (the pool is closed), with nobody left to await them.
+          job.catch(() => undefined);
           inFlight.add(job);
         }
         if (inFlight.size === 0) break;

@@ -27,8 +27,11 @@ describe("streamsim sweep", () => {
     expect(two.code).toBe(one.code);
     expect(a.runs).toHaveLength(20);
     expect(verdicts(b)).toEqual(verdicts(a));
-    const json = JSON.parse(one.stdout) as { totals: { runs: number } };
+    const json = JSON.parse(one.stdout) as { totals: { runs: number }; runs: Array<{ id: string; traceHash: string }> };
     expect(json.totals.runs).toBe(20);
+    // --json lists every run, read back from results.json.
+    expect(json.runs.map((r) => `${r.id} ${r.traceHash}`)).toEqual(a.runs.map((r) => `${r.id} ${r.traceHash}`));
+    expect(Object.keys(json.runs[0] ?? {})).toEqual(["id", "seed", "verdict", "asExpected", "traceHash"]);
   });
 
   // Compares with the whole sweep the previous test wrote (tests in a file run in order).

@@ -102,6 +102,14 @@ export async function executeSweep(opts: SweepOptions, con: Console): Promise<Sw
   // each counterexample to its file as soon as it arrives: a sweep's memory does not grow with its
   // runs, and one stopped midway leaves its counterexamples.
   const spool = openSpool(dir);
+  // Interrupted (Ctrl-C, a CI job cancelled): the spill files go, the counterexamples stay, and the
+  // signal then ends the process as it would have.
+  const onSignal = (signal: NodeJS.Signals): void => {
+    spool.discard();
+    process.kill(process.pid, signal);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     const order = new RunOrder(scenarioTasks.length, (r) => spool.add(r));
     const progress = new Progress(con, tasks.length, opts.label);
@@ -137,6 +145,8 @@ export async function executeSweep(opts: SweepOptions, con: Console): Promise<Sw
     }
     return { view: done.view, paths: done.paths, dir, notStarted: run.notStarted, wallMs: run.wallMs };
   } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
     spool.discard();
   }
 }
