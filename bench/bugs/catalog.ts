@@ -111,7 +111,7 @@ export const BUGS: readonly Bug[] = [
     file: TASK,
     find: "    if (a !== undefined && id < a.id) return;\n",
     replace: "",
-    witness: { scenario: "scenarios/regressions/aligned-task-counts-older-barrier.json", check: "exactlyOnce" },
+    witness: { scenario: "scenarios/regressions/aligned-task-counts-older-barrier-after-partition.json", check: "exactlyOnce" },
   },
   {
     id: "barrier-overtakes-queued-buffers",

@@ -12,6 +12,7 @@
  * checkpoint-failures     jm        { count, tolerable }       (the failure counter changed)
  * alignment-started       tm-i      { task, id }               (first barrier of id at a multi-input task)
  * alignment-completed     tm-i      { task, id, durationMs }
+ * alignment-cancelled     tm-i      { task, id }               (an upstream task gave the checkpoint up: channels unblocked)
  * snapshot                tm-i      { task, id, bytes }
  * task-failed             tm-i      { task, attempt, reason }
  * failover                jm        { attempt, reason, restartDelayMs }
@@ -36,6 +37,7 @@ export const TRACE_KINDS = [
   "checkpoint-failures",
   "alignment-started",
   "alignment-completed",
+  "alignment-cancelled",
   "snapshot",
   "task-failed",
   "failover",

@@ -17,6 +17,8 @@ export type JmToTm =
   | { readonly t: "cancel"; readonly session: number; readonly attempt: number }
   | { readonly t: "trigger"; readonly session: number; readonly attempt: number; readonly id: number }
   | { readonly t: "notify"; readonly session: number; readonly attempt: number; readonly id: number }
+  /** Checkpoint `id` was aborted (expired, declined, failed to finalize): Flink's notifyCheckpointAborted. */
+  | { readonly t: "aborted"; readonly session: number; readonly attempt: number; readonly id: number }
   | { readonly t: "failoverAck"; readonly session: number; readonly attempt: number };
 
 type FromTm = { readonly tm: string; readonly session: number };

@@ -245,6 +245,10 @@ export class TaskManager {
         if (m.attempt !== this.attempt) return;
         for (const t of this.tasks) t.task.notifyCheckpointComplete(m.id);
         return;
+      case "aborted":
+        if (m.attempt !== this.attempt) return;
+        for (const t of this.tasks) t.task.notifyCheckpointAborted(m.id);
+        return;
       case "failoverAck":
         this.failures = this.failures.filter((f) => f.attempt > m.attempt);
         return;

@@ -27,11 +27,14 @@ export const REC = 0;
 export const WM = 1;
 export const BARRIER = 2;
 export const END = 3;
+/** Flink's CancelCheckpointMarker: the sender gave up checkpoint `id`; its barrier will not come on this channel. */
+export const CANCEL = 4;
 export type RecordEl = { readonly k: typeof REC; readonly v: Value; readonly ts: number };
 export type WatermarkEl = { readonly k: typeof WM; readonly wm: number };
 export type BarrierEl = { readonly k: typeof BARRIER; readonly id: number };
 export type EndEl = { readonly k: typeof END };
-export type Element = RecordEl | WatermarkEl | BarrierEl | EndEl;
+export type CancelEl = { readonly k: typeof CANCEL; readonly id: number };
+export type Element = RecordEl | WatermarkEl | BarrierEl | EndEl | CancelEl;
 
 // ---- graph ------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ import type { PlanNode } from "../plan/plan.ts";
 import { InputChannel, OutputChannel, type BacklogCount, type ChannelMessage } from "./channels.ts";
 import {
   BARRIER,
+  CANCEL,
   END,
   REC,
   WM,
@@ -259,7 +260,7 @@ export class Task implements Output {
     (this.inputs[i] as InputChannel).buffers.push(msg.b);
     // Data arriving before this channel's barrier of a pending unaligned checkpoint belongs to it.
     const u = this.unalignedCp;
-    if (u !== undefined && u.waiting.has(i)) for (const e of msg.b) if (e.k !== BARRIER) (u.input[i] as Element[]).push(e);
+    if (u !== undefined && u.waiting.has(i)) for (const e of msg.b) if (e.k !== BARRIER && e.k !== CANCEL) (u.input[i] as Element[]).push(e);
     return true;
   }
 
@@ -425,6 +426,9 @@ export class Task implements Output {
         case END:
           this.onEnd(ch);
           break;
+        case CANCEL:
+          this.onCancel(el.id);
+          break;
       }
       if (!this.alive) return;
       if (ch.blocked) break;
@@ -553,6 +557,36 @@ export class Task implements Output {
     this.alignment = undefined;
     this.lastBarrierId = Math.max(this.lastBarrierId, a.id);
     this.opts.callbacks.decline(a.id, reason);
+    this.broadcastCancel(a.id);
+  }
+
+  /**
+   * A cancellation marker on an input (Flink's CancelCheckpointMarker): an upstream task gave up
+   * checkpoint `id`, so that channel will not bring its barrier. An alignment of `id` ends at once,
+   * its channels unblocked (the checkpoint was declined where it was given up); an alignment of an
+   * older checkpoint is subsumed; barriers of `id` that still come are ignored; and the marker goes
+   * on downstream once. Without it a downstream task aligning `id` kept its other channels blocked
+   * for good: their producers backpressured, and when one of them fed the task that gave `id` up,
+   * the next checkpoint's barrier could not pass either (a deadlock; sweep seed 21, run 338804).
+   */
+  private onCancel(id: number): void {
+    if (id <= this.lastBarrierId) return; // finished, given up or cancelled here already
+    const a = this.alignment;
+    if (a !== undefined && a.id > id) return; // aligning a newer checkpoint: barriers of id are ignored anyway
+    if (a !== undefined && a.id < id) this.abandonAlignment(a, "subsumed by a newer cancellation");
+    else if (a !== undefined) {
+      for (const c of this.inputs) c.blocked = false;
+      this.alignment = undefined;
+      this.opts.sim.trace.emit(this.opts.tm.id, "alignment-cancelled", { task: this.name, id });
+    }
+    this.lastBarrierId = id;
+    this.broadcastCancel(id);
+  }
+
+  /** Tell every downstream task that checkpoint `id` was given up here (sent at once, like a barrier). */
+  private broadcastCancel(id: number): void {
+    this.broadcastElement({ k: CANCEL, id });
+    this.flushOutputs();
   }
 
   /** Source tasks are triggered by the coordinator instead of barriers. */
@@ -587,7 +621,7 @@ export class Task implements Output {
       // Nothing is processed while an operator opens: the head buffer is untouched unless it was restored and partly read.
       const before: Element[] = [];
       ch.buffers.forEach((b, i) => {
-        if (i < queued) for (let j = i === 0 ? ch.pos : 0; j < b.length; j++) if ((b[j] as Element).k !== BARRIER) before.push(b[j] as Element);
+        if (i < queued) for (let j = i === 0 ? ch.pos : 0; j < b.length; j++) if ((b[j] as Element).k !== BARRIER && (b[j] as Element).k !== CANCEL) before.push(b[j] as Element);
       });
       u.input[ch.index] = before;
     }
@@ -603,14 +637,14 @@ export class Task implements Output {
     this.lastBarrierId = id;
     const op = this.snapshotOperator(id);
     if (op === undefined) return undefined;
-    const output = this.outputChannels.map((chans) => chans.map((c) => c.inflight().filter((e) => e.k !== BARRIER)));
+    const output = this.outputChannels.map((chans) => chans.map((c) => c.inflight().filter((e) => e.k !== BARRIER && e.k !== CANCEL)));
     for (const chans of this.outputChannels) for (const c of chans) c.sendPriority({ ub: id });
     const u: Unaligned = {
       id,
       startMs: this.opts.sim.now,
       op,
       output,
-      input: this.inputs.map((c) => (hasInputs ? c.unprocessed().filter((e) => e.k !== BARRIER) : [])),
+      input: this.inputs.map((c) => (hasInputs ? c.unprocessed().filter((e) => e.k !== BARRIER && e.k !== CANCEL) : [])),
       waiting: new Set(hasInputs ? this.inputs.map((c) => c.index) : []),
     };
     if (!hasInputs) {
@@ -674,6 +708,19 @@ export class Task implements Output {
       if (err !== undefined) this.opts.callbacks.decline(id, `state write failed: ${err}`);
       else this.opts.callbacks.acknowledge(id, stateName, data.length, alignmentMs);
     });
+  }
+
+  /**
+   * The coordinator aborted checkpoint `id` (Flink's notifyCheckpointAborted). With aligned
+   * EXACTLY_ONCE checkpoints the task treats it as a cancellation marker: an alignment of it ends,
+   * its barrier is ignored if it still comes, and downstream tasks hear of it. A task whose input
+   * never brings the barrier (a source that missed the trigger, a path that gave the checkpoint up)
+   * would otherwise leave downstream channels blocked until a newer barrier got through, and
+   * backpressure can keep a newer barrier from getting through (sweep seed 21, run 247848).
+   */
+  notifyCheckpointAborted(id: number): void {
+    if (this.opts.mode !== "EXACTLY_ONCE" || this.opts.unaligned) return;
+    this.enqueue(() => this.onCancel(id));
   }
 
   notifyCheckpointComplete(id: number): void {
