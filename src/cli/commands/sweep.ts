@@ -86,22 +86,12 @@ export async function executeSweep(opts: SweepOptions, con: Console): Promise<Sw
     at: (t) => (t < scenarioTasks.length ? scenarioTasks[t] : t < scenarioTasks.length + cases ? caseTask(t - scenarioTasks.length) : undefined),
   };
 
-  const c = con.color;
-  const parts = [
-    `seed ${opts.seed}${opts.seedChosen ? " (chosen at random; pass --seed to repeat)" : ""}`,
-    opts.shard !== undefined ? `${plural(cases, "generated run")} (shard ${opts.shard.index}/${opts.shard.count} of ${opts.runs})` : plural(cases, "generated run"),
-  ];
-  if ((opts.scenarios ?? []).length > 0) parts.push(plural(opts.scenarios?.length ?? 0, "built-in scenario"));
-  parts.push(`faults ${opts.faults}`, opts.workers === 0 ? "no worker threads" : plural(opts.workers, "worker"));
-  if (opts.timeBudgetMs !== undefined) parts.push(`time budget ${(opts.timeBudgetMs / 1000).toFixed(opts.timeBudgetMs % 1000 === 0 ? 0 : 1)} s`);
-  parts.push(`shrink up to ${plural(opts.shrinkRuns, "run")}`);
-  con.line(`${c.bold(`streamsim ${opts.label}:`)} ${parts.join(", ")}`);
-  con.line(`reports go to ${dir.shown}/`);
-
   // Each run goes to the reports' spill files as soon as the runs before it are in (RunOrder), and
   // each counterexample to its file as soon as it arrives: a sweep's memory does not grow with its
-  // runs, and one stopped midway leaves its counterexamples.
+  // runs, and one stopped midway leaves its counterexamples. Opened first: an --out that cannot be
+  // written is said before anything else.
   const spool = openSpool(dir);
+
   // Interrupted (Ctrl-C, a CI job cancelled): the spill files go, the counterexamples stay, and the
   // signal then ends the process as it would have.
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -111,6 +101,18 @@ export async function executeSweep(opts: SweepOptions, con: Console): Promise<Sw
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
+    const c = con.color;
+    const parts = [
+      `seed ${opts.seed}${opts.seedChosen ? " (chosen at random; pass --seed to repeat)" : ""}`,
+      opts.shard !== undefined ? `${plural(cases, "generated run")} (shard ${opts.shard.index}/${opts.shard.count} of ${opts.runs})` : plural(cases, "generated run"),
+    ];
+    if ((opts.scenarios ?? []).length > 0) parts.push(plural(opts.scenarios?.length ?? 0, "built-in scenario"));
+    parts.push(`faults ${opts.faults}`, opts.workers === 0 ? "no worker threads" : plural(opts.workers, "worker"));
+    if (opts.timeBudgetMs !== undefined) parts.push(`time budget ${(opts.timeBudgetMs / 1000).toFixed(opts.timeBudgetMs % 1000 === 0 ? 0 : 1)} s`);
+    parts.push(`shrink up to ${plural(opts.shrinkRuns, "run")}`);
+    con.line(`${c.bold(`streamsim ${opts.label}:`)} ${parts.join(", ")}`);
+    con.line(`reports go to ${dir.shown}/`);
+
     const order = new RunOrder(scenarioTasks.length, (r) => spool.add(r));
     const progress = new Progress(con, tasks.length, opts.label);
     const pool = opts.makePool?.(opts.workers) ?? new TaskPool(opts.workers);
