@@ -20,7 +20,7 @@ import { sweepNodeFlags } from "../bin/gc.js";
 import { executeSweep } from "../src/cli/commands/sweep.ts";
 import { caseSeed } from "../src/cli/generate.ts";
 import type { Console } from "../src/cli/io.ts";
-import { makeColors } from "../src/cli/io.ts";
+import { quietConsole } from "../src/cli/io.ts";
 import type { PoolRunOptions, TaskList } from "../src/cli/pool.ts";
 import { TaskPool } from "../src/cli/pool.ts";
 import type { Task } from "../src/cli/task.ts";
@@ -36,16 +36,7 @@ const WORKERS = 2;
 const SEED = 5;
 const MB = 2 ** 20;
 
-const quiet: Console = {
-  json: false,
-  color: makeColors(false),
-  errIsTTY: false,
-  line: () => undefined,
-  error: () => undefined,
-  progress: () => undefined,
-  printJson: () => undefined,
-  printJsonText: () => undefined,
-};
+const quiet: Console = quietConsole;
 
 function gc(): void {
   const f = (globalThis as { gc?: () => void }).gc;

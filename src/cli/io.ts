@@ -58,6 +58,18 @@ export type Console = {
   printJsonText(pieces: Iterable<string>): void;
 };
 
+/** A console that prints nothing (benchmarks and tests that run commands for their files). */
+export const quietConsole: Console = {
+  json: false,
+  color: makeColors(false),
+  errIsTTY: false,
+  line: () => undefined,
+  error: () => undefined,
+  progress: () => undefined,
+  printJson: () => undefined,
+  printJsonText: () => undefined,
+};
+
 /** Characters printJsonText gathers before one write. */
 const PRINT_BATCH_CHARS = 1024 * 1024;
 

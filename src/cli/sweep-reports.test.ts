@@ -13,7 +13,7 @@ import { computeTotals, naturalCompare, writeReports } from "../report/index.ts"
 import type { SweepOptions, SweepOutcome, SweepPool } from "./commands/sweep.ts";
 import { executeSweep, jsonWithRuns } from "./commands/sweep.ts";
 import type { Console } from "./io.ts";
-import { makeColors } from "./io.ts";
+import { quietConsole } from "./io.ts";
 import type { PoolRun, PoolRunOptions, TaskList } from "./pool.ts";
 import type { LoadedScenario } from "./scenarios.ts";
 import { BUILTIN_DIR, builtinNames, loadScenarioFile } from "./scenarios.ts";
@@ -26,16 +26,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const FILES = ["results.json", "junit.xml", "summary.md", "index.html"] as const;
 
-const quiet: Console = {
-  json: false,
-  color: makeColors(false),
-  errIsTTY: false,
-  line: () => undefined,
-  error: () => undefined,
-  progress: () => undefined,
-  printJson: () => undefined,
-  printJsonText: () => undefined,
-};
+const quiet: Console = quietConsole;
 
 function sweep(name: string, o: Partial<SweepOptions>): Promise<SweepOutcome> {
   return executeSweep(

@@ -2,7 +2,7 @@
  * Writing the reports: every file atomically (written to `<file>.tmp-<pid>`, then renamed over the
  * target), so a reader never sees a half-written report, even if the writer dies midway.
  */
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { threadId } from "node:worker_threads";
 import { htmlLines } from "./html.ts";
@@ -12,19 +12,34 @@ import { toMarkdownSummary } from "./markdown.ts";
 import type { RunSet } from "./types.ts";
 import { viewOfSet } from "./view.ts";
 
+/** The temporary file `path` is written to before the rename: `<path>.tmp-<pid>` (plus `-<threadId>` in a worker thread). */
+function tmpPath(path: string): string {
+  return `${path}.tmp-${process.pid}${threadId === 0 ? "" : `-${threadId}`}`;
+}
+
 /**
- * Writes `content` to `path` atomically: to `<path>.tmp-<pid>` (plus `-<threadId>` in a worker
- * thread), then a rename. On failure the temporary file is removed and the error rethrown.
+ * Writes `path` atomically: `write` fills the temporary file (tmpPath), which is then renamed over
+ * `path`. On failure the temporary file is removed and the error rethrown.
  */
-export function writeFileAtomic(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}${threadId === 0 ? "" : `-${threadId}`}`;
+function atomically(path: string, write: (fd: number) => void): void {
+  const tmp = tmpPath(path);
+  let fd: number | undefined;
   try {
-    writeFileSync(tmp, content, "utf8");
+    fd = openSync(tmp, "w");
+    write(fd);
+    closeSync(fd);
+    fd = undefined;
     renameSync(tmp, path);
   } catch (e) {
+    if (fd !== undefined) closeSync(fd);
     rmSync(tmp, { force: true });
     throw e;
   }
+}
+
+/** Writes `content` to `path` atomically (see atomically). */
+export function writeFileAtomic(path: string, content: string): void {
+  atomically(path, (fd) => writeSync(fd, content, null, "utf8"));
 }
 
 /** Characters written at a time by writeLinesAtomic. */
@@ -35,10 +50,7 @@ const WRITE_BATCH_CHARS = 4 * 1024 * 1024;
  * are larger than the longest string V8 can make.
  */
 export function writeLinesAtomic(path: string, lines: Iterable<string>): void {
-  const tmp = `${path}.tmp-${process.pid}${threadId === 0 ? "" : `-${threadId}`}`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, "w");
+  atomically(path, (fd) => {
     let batch: string[] = [];
     let size = 0;
     let first = true;
@@ -54,14 +66,7 @@ export function writeLinesAtomic(path: string, lines: Iterable<string>): void {
       }
     }
     if (batch.length > 0) writeSync(fd, batch.join(""));
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  });
 }
 
 /**
@@ -69,22 +74,12 @@ export function writeLinesAtomic(path: string, lines: Iterable<string>): void {
  * newlines); each chunk is written before the next is taken, so a chunk may reuse a buffer.
  */
 export function writeChunksAtomic(path: string, chunks: Iterable<string | Uint8Array>): void {
-  const tmp = `${path}.tmp-${process.pid}${threadId === 0 ? "" : `-${threadId}`}`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, "w");
+  atomically(path, (fd) => {
     for (const chunk of chunks) {
       if (typeof chunk === "string") writeSync(fd, chunk);
       else for (let at = 0; at < chunk.length; ) at += writeSync(fd, chunk, at);
     }
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, path);
-  } catch (e) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  });
 }
 
 export type ReportPaths = {
