@@ -35,6 +35,11 @@ describe("classify", () => {
   test("a window sum defines the multiset, but duplicates change its values, so no-loss asks only for keys", () => {
     expect(only({ nodes: [src, win("w", hash("src"), "sum"), sink([fwd("w")])] })).toMatchObject({ mode: "multiset", noLoss: "keys" });
     expect(only({ nodes: [src, win("w", hash("src"), "max"), sink([fwd("w")])] })).toMatchObject({ mode: "multiset", noLoss: "records" });
+    // A window after a window: a restore can refire the first with part of its records (its state
+    // had fired and purged the window), a new partial max the second's min takes in, so only the
+    // keys survive at least-once replays (sweep seed 22, run 870).
+    expect(only({ nodes: [src, win("w1", hash("src"), "max"), win("w2", hash("w1"), "min"), sink([fwd("w2")])] })).toMatchObject({ mode: "multiset", noLoss: "keys" });
+    expect(only({ nodes: [src, win("w1", hash("src"), "max"), map("m", fwd("w1"), "abs"), win("w2", hash("m"), "max"), sink([fwd("w2")])] })).toMatchObject({ noLoss: "keys" });
   });
 
   test("a reduce, and a map after it, give running values", () => {

@@ -44,6 +44,15 @@ export type Flow = {
   readonly userDefined: boolean;
   /** The set of distinct records is the same when the input is duplicated (at-least-once replays). */
   readonly dupInsensitive: boolean;
+  /**
+   * Every distinct record the reference expects still appears when the input is replayed at least
+   * once, though new distinct records may appear too. A window is the difference: a restore can
+   * replay part of a window that had already fired and been purged in the restored state, so the
+   * window fires again with a partial aggregate, a new distinct record (not dupInsensitive); its
+   * full aggregate was still committed once (it survives). An aggregate over such records (a
+   * window over a window's output) no longer survives: the partial value can change it.
+   */
+  readonly survives: boolean;
   /** The set of record keys (`key` fields) is the same when the input is duplicated. */
   readonly keysStable: boolean;
   /**
@@ -87,6 +96,7 @@ const SOURCE_FLOW: Flow = {
   reason: null,
   userDefined: false,
   dupInsensitive: true,
+  survives: true,
   keysStable: true,
   keyOrder: true,
   keyFieldPerOrigin: true,
@@ -120,7 +130,7 @@ export function isIdempotentReduce(node: PlanNode): boolean {
 const label = (n: PlanNode): string => `${n.kind} "${n.id}"`;
 
 function undefinedFlow(reason: string, base: Flow): Flow {
-  return { ...base, mode: "undefined", reason, dupInsensitive: false, keysStable: false };
+  return { ...base, mode: "undefined", reason, dupInsensitive: false, survives: false, keysStable: false };
 }
 
 /** Per-origin order survives an edge into `node` (one FIFO channel per origin). */
@@ -140,6 +150,7 @@ function combine(node: PlanNode, flows: ReadonlyMap<string, NodeFlow>): Flow {
   let reason: string | null = null;
   let userDefined = false;
   let dupInsensitive = true;
+  let survives = true;
   let keysStable = true;
   let keyOrder = true;
   let keyFieldPerOrigin = true;
@@ -156,12 +167,13 @@ function combine(node: PlanNode, flows: ReadonlyMap<string, NodeFlow>): Flow {
     }
     userDefined ||= f.userDefined;
     dupInsensitive &&= f.dupInsensitive;
+    survives &&= f.survives;
     keysStable &&= f.keysStable;
     keyOrder &&= edgeKeepsOrder(e, node, f);
     keyFieldPerOrigin &&= f.keyFieldPerOrigin;
     timestampsDefined &&= f.timestampsDefined;
   }
-  return { mode, reason, userDefined, dupInsensitive, keysStable, keyOrder, keyFieldPerOrigin, timestampsDefined };
+  return { mode, reason, userDefined, dupInsensitive, survives, keysStable, keyOrder, keyFieldPerOrigin, timestampsDefined };
 }
 
 /** A keyed operator's output when its input is not a multiset (null when it is). */
@@ -217,6 +229,7 @@ function nodeOutput(node: PlanNode, input: Flow): Flow {
         reason: null,
         userDefined: input.userDefined || userFn,
         dupInsensitive: false,
+        survives: false,
         keysStable: input.keysStable,
         keyOrder: true,
         keyFieldPerOrigin: allByKeyField,
@@ -229,13 +242,13 @@ function nodeOutput(node: PlanNode, input: Flow): Flow {
       const builtin = isBuiltin("process", node.fn);
       const keysFromKey = input.dupInsensitive || (input.keysStable && allByKeyField);
       if (builtin && node.fn.fn === "runningCount")
-        return { ...input, mode: "running", dupInsensitive: false, keysStable: keysFromKey, keyOrder: true, keyFieldPerOrigin: true };
+        return { ...input, mode: "running", dupInsensitive: false, survives: false, keysStable: keysFromKey, keyOrder: true, keyFieldPerOrigin: true };
       if (builtin && node.fn.fn === "dedupe") return { ...input, timestampsDefined: false };
       if (builtin && node.fn.fn === "bucketSum")
         return input.timestampsDefined
-          ? { ...input, dupInsensitive: false, keysStable: keysFromKey }
+          ? { ...input, dupInsensitive: false, survives: false, keysStable: keysFromKey }
           : undefinedFlow(`${label(node)} buckets by event time, but its input's timestamps depend on arrival order (after dedupe)`, input);
-      return { ...input, userDefined: true, dupInsensitive: false, keysStable: false };
+      return { ...input, userDefined: true, dupInsensitive: false, survives: false, keysStable: false };
     }
     case "window": {
       const bad = keyedOnRunning(node, input);
@@ -247,7 +260,9 @@ function nodeOutput(node: PlanNode, input: Flow): Flow {
       return {
         ...input,
         userDefined: input.userDefined || !builtin,
-        dupInsensitive: input.dupInsensitive && idempotent,
+        // Replays after a restore can refire a window with part of its records (see Flow.survives).
+        dupInsensitive: false,
+        survives: input.dupInsensitive && idempotent,
         keysStable: builtin && (input.dupInsensitive || (input.keysStable && allByKeyField)),
       };
     }
@@ -272,7 +287,7 @@ export function analyze(plan: Plan): Map<string, NodeFlow> {
 
 function noLossLevel(f: Flow): NoLossLevel {
   if (f.mode === "undefined") return "none";
-  if (f.dupInsensitive) return "records";
+  if (f.survives) return "records";
   return f.keysStable ? "keys" : "none";
 }
 
