@@ -4,12 +4,13 @@
  * byte what writeReports writes for the same runs sorted by id, as the sweep did when it kept them
  * all; that counterexamples are written as they arrive; and that no spill file is left behind.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import type { RunRecord, RunSet } from "../report/index.ts";
-import { computeTotals, naturalCompare, writeReports } from "../report/index.ts";
+import { computeTotals, naturalCompare, readRunSet, writeReports } from "../report/index.ts";
+import { reportCommand } from "./commands/report.ts";
 import type { SweepOptions, SweepOutcome, SweepPool } from "./commands/sweep.ts";
 import { executeSweep, jsonWithRuns } from "./commands/sweep.ts";
 import type { Console } from "./io.ts";
@@ -96,6 +97,23 @@ describe("a sweep's reports, written run by run", () => {
     expect(o.view.kept.filter((r) => !r.asExpected).map((r) => r.id)).toEqual(set.runs.filter((r) => !r.asExpected).map((r) => r.id));
     expect(readFileSync(join(root, "start", "summary.md"), "utf8")).toContain("plain-sink-declared-pass");
   }, 120_000);
+
+  // Reads the results.json the previous test wrote (tests in a file run in order).
+  test("streamsim report rebuilds them run by run, as the in-memory rebuild did, and a bad line leaves no report", () => {
+    const from = join(root, "start", "results.json");
+    const read = readRunSet(from);
+    if (!read.ok) throw new Error(read.error);
+    writeReports(join(root, "rebuilt-reference"), read.runSet);
+    expect(reportCommand([from], { merge: false, out: join(root, "rebuilt") }, quietConsole)).toBe(read.runSet.totals.unexpected === 0 ? 0 : 1);
+    for (const f of FILES) expect(readFileSync(join(root, "rebuilt", f)).equals(readFileSync(join(root, "rebuilt-reference", f))), f).toBe(true);
+    expect(readdirSync(join(root, "rebuilt")).sort()).toEqual([...FILES].sort());
+    // The third run's line broken: one line naming it, and nothing written (no spill file left either).
+    const lines = readFileSync(from, "utf8").split("\n");
+    lines[3] = `${(lines[3] ?? "").slice(0, 40)},`;
+    writeFileSync(join(root, "broken.json"), lines.join("\n"));
+    expect(() => reportCommand([join(root, "broken.json")], { merge: false, out: join(root, "broken") }, quietConsole)).toThrow(/broken\.json: not a results\.json file: line 4 is not a run/);
+    expect(readdirSync(join(root, "broken"))).toEqual([]);
+  });
 
   test("are those of the in-memory sweep when a time budget stops it: the runs that did not start are absent", async () => {
     const o = await sweep("budget", { runs: 3000, workers: 2, timeBudgetMs: 1500, scenarios: scenarios().slice(0, 3) });

@@ -147,16 +147,17 @@ export function* fileLines(path: string, chunkBytes = READ_CHUNK_BYTES): Generat
 }
 
 /**
- * Reads the layout resultsJsonLines writes, each run parsed and checked as its line is read (the
- * text of a million runs is never held at once); undefined when the file has another layout.
+ * Reads the layout resultsJsonLines writes, each run parsed and checked as its line is read and
+ * handed to `onRun` (the text of a million runs is never held at once); undefined when the file
+ * has another layout. The set it returns has no runs: they went to `onRun`.
  */
-function readLayout(path: string, chunkBytes: number): ParseRunSetResult | undefined {
+function streamLayout(path: string, chunkBytes: number, onRun: (r: RunRecord) => void): ParseRunSetResult | undefined {
   const lines = fileLines(path, chunkBytes);
   try {
     const first = lines.next();
     if (first.done === true || !first.value.endsWith(RUNS_OPEN)) return undefined;
     const bad = (why: string): ParseRunSetResult => ({ ok: false, error: `${path}: not a results.json file: ${why}`.replace(/[\r\n]+/g, " ") });
-    const runs: RunRecord[] = [];
+    let count = 0;
     let closed = false;
     let lineNo = 1;
     for (const line of lines) {
@@ -179,10 +180,11 @@ function readLayout(path: string, chunkBytes: number): ParseRunSetResult | undef
       const parsed = runRecord.safeParse(raw);
       if (!parsed.success) {
         const issue = parsed.error.issues[0];
-        const i = runs.length;
+        const i = count;
         return bad(issue === undefined ? `runs[${i}] is not a run` : formatIssue(issue, { runs: { [i]: raw } }, "the file", ["runs", i]));
       }
-      runs.push(parsed.data);
+      count++;
+      onRun(parsed.data);
     }
     if (!closed) return bad('it does not end with "]}" (cut short?)');
     const headText = `${first.value.slice(0, -RUNS_OPEN.length)},"runs":[]}`;
@@ -192,10 +194,32 @@ function readLayout(path: string, chunkBytes: number): ParseRunSetResult | undef
     } catch {
       return bad(`line 1: ${describeJsonError(headText)}`);
     }
-    const checked = checkRunSet(head, path);
-    return checked.ok ? { ok: true, runSet: { ...checked.runSet, runs } } : checked;
+    return checkRunSet(head, path);
   } finally {
     lines.return(undefined);
+  }
+}
+
+/** A read error as results-file bad input (one line). */
+function cannotRead(path: string, e: unknown): ParseRunSetResult {
+  const code = (e as { code?: unknown }).code;
+  const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : typeof code === "string" ? code : String(e);
+  return { ok: false, error: `${path}: cannot read results: ${why}` };
+}
+
+/**
+ * Reads a results.json file of resultsJsonLines' layout run by run: each checked run goes to
+ * `onRun` in file order, and the result is the set's own fields and totals (no runs), or one line
+ * on what is wrong. undefined when the file has another layout (readRunSet reads those whole).
+ * `onRun` may have been called before a later line turns out bad: a caller writing reports from
+ * the runs keeps them out of sight until the result is ok.
+ */
+export function streamRunSet(path: string, onRun: (r: RunRecord) => void, chunkBytes = READ_CHUNK_BYTES): ParseRunSetResult | undefined {
+  try {
+    return streamLayout(path, chunkBytes, onRun);
+  } catch (e) {
+    if ((e as { code?: unknown }).code === undefined) throw e; // not a read error: onRun's own
+    return cannotRead(path, e);
   }
 }
 
@@ -205,14 +229,13 @@ function readLayout(path: string, chunkBytes: number): ParseRunSetResult | undef
  */
 export function readRunSet(path: string, chunkBytes = READ_CHUNK_BYTES): ParseRunSetResult {
   try {
-    const layout = readLayout(path, chunkBytes);
-    if (layout !== undefined) return layout;
+    const runs: RunRecord[] = [];
+    const layout = streamLayout(path, chunkBytes, (r) => runs.push(r));
+    if (layout !== undefined) return layout.ok ? { ok: true, runSet: { ...layout.runSet, runs } } : layout;
     // Another layout (an older streamsim's, or edited by hand): parsed whole.
     return parseRunSet(readFileSync(path, "utf8"), path);
   } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : typeof code === "string" ? code : String(e);
-    return { ok: false, error: `${path}: cannot read results: ${why}` };
+    return cannotRead(path, e);
   }
 }
 
