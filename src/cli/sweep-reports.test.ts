@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import type { RunRecord, RunSet } from "../report/index.ts";
-import { computeTotals, naturalCompare, readRunSet, writeReports } from "../report/index.ts";
+import { computeTotals, mergeRunSets, naturalCompare, readRunSet, writeReports } from "../report/index.ts";
 import { reportCommand } from "./commands/report.ts";
 import type { SweepOptions, SweepOutcome, SweepPool } from "./commands/sweep.ts";
 import { executeSweep, jsonWithRuns } from "./commands/sweep.ts";
@@ -114,6 +114,50 @@ describe("a sweep's reports, written run by run", () => {
     expect(() => reportCommand([join(root, "broken.json")], { merge: false, out: join(root, "broken") }, quietConsole)).toThrow(/broken\.json: not a results\.json file: line 4 is not a run/);
     expect(readdirSync(join(root, "broken"))).toEqual([]);
   });
+
+  test("streamsim report --merge joins shards run by run, as the in-memory merge did, and falls back to it for unsorted shards", async () => {
+    await Promise.all([
+      sweep("m1", { runs: 90, shard: { index: 1, count: 2 }, scenarios: scenarios().slice(0, 2), label: "start" }),
+      sweep("m2", { runs: 90, shard: { index: 2, count: 2 } }),
+    ]);
+    const shards = [join(root, "m1", "results.json"), join(root, "m2", "results.json")];
+    const readRunSetOk = (f: string): RunSet => {
+      const r = readRunSet(f);
+      if (!r.ok) throw new Error(r.error);
+      return r.runSet;
+    };
+    const inMemory = (files: string[], out: string): void => {
+      const sets = files.map((f) => {
+        const r = readRunSet(f);
+        if (!r.ok) throw new Error(r.error);
+        return r.runSet;
+      });
+      writeReports(out, mergeRunSets(sets, { runId: "merged", command: `streamsim report --merge ${files.join(" ")}` }));
+    };
+    const same = (a: string, b: string): void => {
+      for (const f of FILES) expect(readFileSync(join(a, f)).equals(readFileSync(join(b, f))), `${a}: ${f}`).toBe(true);
+      expect(readdirSync(a).sort()).toEqual([...FILES].sort());
+    };
+    // The merged folder's name is the merged set's runId: both are called "merged".
+    inMemory(shards, join(root, "reference", "merged"));
+    reportCommand(shards, { merge: true, out: join(root, "merged") }, quietConsole);
+    same(join(root, "merged"), join(root, "reference", "merged"));
+    // A shard whose runs are out of order is merged in memory, with the same result.
+    const lines = readFileSync(shards[1] as string, "utf8").split("\n");
+    const runLines = lines.slice(1, -2).map((l) => (l.endsWith(",") ? l.slice(0, -1) : l)).reverse();
+    writeFileSync(join(root, "m2-reversed.json"), [lines[0], ...runLines.map((l, i) => (i < runLines.length - 1 ? `${l},` : l)), ...lines.slice(-2)].join("\n"));
+    const unsorted = [shards[0] as string, join(root, "m2-reversed.json")];
+    inMemory(unsorted, join(root, "reference-unsorted", "merged"));
+    reportCommand(unsorted, { merge: true, out: join(root, "unsorted", "merged") }, quietConsole);
+    same(join(root, "unsorted", "merged"), join(root, "reference-unsorted", "merged"));
+    // The same runs as the sorted shards gave (only the command, naming the files, differs).
+    expect(readRunSetOk(join(root, "unsorted", "merged", "results.json")).runs).toEqual(readRunSetOk(join(root, "merged", "results.json")).runs);
+    // A shard merged twice: one line naming the run and both sets, nothing written.
+    expect(() => reportCommand([shards[1] as string, shards[1] as string], { merge: true, out: join(root, "twice") }, quietConsole)).toThrow(
+      /^report --merge: run id "run-1" appears in both set 1 \(runId "m2", shard 2\/2\) and set 2 \(runId "m2", shard 2\/2\); merge each shard once$/,
+    );
+    expect(readdirSync(join(root, "twice"))).toEqual([]);
+  }, 120_000);
 
   test("are those of the in-memory sweep when a time budget stops it: the runs that did not start are absent", async () => {
     const o = await sweep("budget", { runs: 3000, workers: 2, timeBudgetMs: 1500, scenarios: scenarios().slice(0, 3) });

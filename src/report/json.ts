@@ -147,11 +147,12 @@ export function* fileLines(path: string, chunkBytes = READ_CHUNK_BYTES): Generat
 }
 
 /**
- * Reads the layout resultsJsonLines writes, each run parsed and checked as its line is read and
- * handed to `onRun` (the text of a million runs is never held at once); undefined when the file
- * has another layout. The set it returns has no runs: they went to `onRun`.
+ * Reads the layout resultsJsonLines writes: yields each run, parsed and checked, as its line is
+ * read (the text of a million runs is never held at once), then returns the set's own fields and
+ * totals (no runs), or one line on what is wrong; undefined (before any run) when the file has
+ * another layout. Stop early with `return()`: the file is closed.
  */
-function streamLayout(path: string, chunkBytes: number, onRun: (r: RunRecord) => void): ParseRunSetResult | undefined {
+function* layoutRuns(path: string, chunkBytes: number): Generator<RunRecord, ParseRunSetResult | undefined, undefined> {
   const lines = fileLines(path, chunkBytes);
   try {
     const first = lines.next();
@@ -184,7 +185,7 @@ function streamLayout(path: string, chunkBytes: number, onRun: (r: RunRecord) =>
         return bad(issue === undefined ? `runs[${i}] is not a run` : formatIssue(issue, { runs: { [i]: raw } }, "the file", ["runs", i]));
       }
       count++;
-      onRun(parsed.data);
+      yield parsed.data;
     }
     if (!closed) return bad('it does not end with "]}" (cut short?)');
     const headText = `${first.value.slice(0, -RUNS_OPEN.length)},"runs":[]}`;
@@ -197,6 +198,16 @@ function streamLayout(path: string, chunkBytes: number, onRun: (r: RunRecord) =>
     return checkRunSet(head, path);
   } finally {
     lines.return(undefined);
+  }
+}
+
+/** layoutRuns with every run handed to `onRun`. */
+function streamLayout(path: string, chunkBytes: number, onRun: (r: RunRecord) => void): ParseRunSetResult | undefined {
+  const runs = layoutRuns(path, chunkBytes);
+  for (;;) {
+    const step = runs.next();
+    if (step.done === true) return step.value;
+    onRun(step.value);
   }
 }
 
@@ -280,4 +291,97 @@ export function mergeRunSets(sets: readonly RunSet[], options: MergeOptions = {}
     runs,
     totals: computeTotals(runs),
   };
+}
+
+/** One shard being merged: its runs as they are read, the one up next, and how it is named in messages. */
+type MergeInput = {
+  readonly path: string;
+  readonly runs: Generator<RunRecord, ParseRunSetResult | undefined, undefined>;
+  next: RunRecord | undefined;
+  result: ParseRunSetResult | undefined;
+  label: string;
+};
+
+/** What streamMergeRunSets gives: the merged set's own fields and totals, one line on what is wrong, or why it cannot stream. */
+export type StreamMergeResult = ParseRunSetResult | { readonly ok: "fallback"; readonly why: "layout" | "unsorted" };
+
+/**
+ * mergeRunSets run by run: the shards' results.json files (each sorted by id, as sweeps write
+ * them) are read side by side and their runs handed to `onRun` in merged order, so the memory does
+ * not grow with the runs; then the merged set's fields (totals recomputed by the caller's reports).
+ * The same order, fields and errors as reading every shard and calling mergeRunSets. A shard of
+ * another layout, or one whose runs are not sorted, cannot be merged this way: the result says so
+ * ("fallback"), and the caller (which may have received runs already) merges in memory instead.
+ */
+export function streamMergeRunSets(paths: readonly string[], onRun: (r: RunRecord) => void, options: MergeOptions = {}, chunkBytes = READ_CHUNK_BYTES): StreamMergeResult {
+  const inputs: MergeInput[] = [];
+  try {
+    for (const [i, path] of paths.entries()) {
+      // The shard's runId and shard, for messages, from its first line (checked in full at its end).
+      let label = `set ${i + 1}`;
+      try {
+        const firstLine = fileLines(path, chunkBytes).next();
+        if (firstLine.done !== true && firstLine.value.endsWith(RUNS_OPEN)) {
+          const head = JSON.parse(`${firstLine.value.slice(0, -RUNS_OPEN.length)}}`) as { runId?: unknown; shard?: unknown };
+          label = `set ${i + 1} (runId ${JSON.stringify(head.runId)}${typeof head.shard === "string" ? `, shard ${head.shard}` : ""})`;
+        }
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== undefined) return cannotRead(path, e);
+        // An unreadable first line is reported by the reader below.
+      }
+      const runs = layoutRuns(path, chunkBytes);
+      const first = runs.next();
+      const input: MergeInput = { path, runs, next: first.done === true ? undefined : first.value, result: first.done === true ? first.value : undefined, label };
+      inputs.push(input);
+      if (first.done === true) {
+        if (first.value === undefined) return { ok: "fallback", why: "layout" };
+        if (!first.value.ok) return first.value;
+      }
+    }
+    let previous: RunRecord | undefined;
+    /** Ids (with their shard) of the current run of ids that compare equal: duplicates are among them. */
+    const group = new Map<string, string>();
+    for (;;) {
+      let pick: MergeInput | undefined;
+      for (const input of inputs) if (input.next !== undefined && (pick === undefined || naturalCompare(input.next.id, (pick.next as RunRecord).id) < 0)) pick = input;
+      if (pick === undefined) break;
+      const r = pick.next as RunRecord;
+      if (previous !== undefined && naturalCompare(previous.id, r.id) !== 0) group.clear();
+      const other = group.get(r.id);
+      if (other !== undefined) return { ok: false, error: `run id ${JSON.stringify(r.id)} appears in both ${other} and ${pick.label}; merge each shard once` };
+      group.set(r.id, pick.label);
+      onRun(r);
+      previous = r;
+      const step = pick.runs.next();
+      if (step.done === true) {
+        pick.next = undefined;
+        pick.result = step.value;
+        if (step.value !== undefined && !step.value.ok) return step.value;
+      } else {
+        if (naturalCompare(step.value.id, r.id) < 0) return { ok: "fallback", why: "unsorted" };
+        pick.next = step.value;
+      }
+    }
+    const sets = inputs.map((i) => (i.result as Extract<ParseRunSetResult, { ok: true }>).runSet);
+    const seeds = new Set(sets.map((x) => x.seed));
+    const seed = seeds.size === 1 ? sets[0]?.seed : undefined;
+    const createdAt = options.createdAt ?? sets.map((x) => x.createdAt).sort().at(-1) ?? "";
+    const commands = [...new Set(sets.map((x) => x.command))];
+    return {
+      ok: true,
+      runSet: {
+        runId: options.runId ?? "merged",
+        createdAt,
+        command: options.command ?? commands.join(" ; "),
+        ...(seed !== undefined ? { seed } : {}),
+        runs: [],
+        totals: computeTotals([]),
+      },
+    };
+  } catch (e) {
+    if ((e as { code?: unknown }).code === undefined) throw e;
+    return { ok: false, error: `cannot read results: ${String((e as { code?: unknown }).code)}` };
+  } finally {
+    for (const i of inputs) i.runs.return(undefined);
+  }
 }

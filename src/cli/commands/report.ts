@@ -4,9 +4,10 @@
  * `streamsim report --merge <results.json...> --out dir`: joins the shards of a sweep into one report.
  */
 import { dirname } from "node:path";
-import type { ReportPaths, RunSet, RunTotals } from "../../report/index.ts";
+import type { ReportPaths, RunRecord, RunSet, RunTotals } from "../../report/index.ts";
 import { mergeRunSets, readRunSet } from "../../report/index.ts";
-import { streamRunSet } from "../../report/json.ts";
+import type { StreamMergeResult } from "../../report/json.ts";
+import { streamMergeRunSets, streamRunSet } from "../../report/json.ts";
 import { ReportSpool } from "../../report/spool.ts";
 import { headOf } from "../../report/view.ts";
 import type { Console, ExitCode } from "../io.ts";
@@ -25,29 +26,36 @@ function load(path: string): RunSet {
   return r.runSet;
 }
 
+type Written = { readonly paths: ReportPaths; readonly totals: RunTotals; readonly runId: string };
+
+function cannotWrite(dir: OutDir, e: unknown): UsageError {
+  return new UsageError(`--out ${dir.shown}: cannot write the reports: ${(e as { code?: string }).code ?? String(e)}`);
+}
+
 /**
- * Rebuilds the reports of one results.json run by run through a report spool (as a sweep writes
- * them), so that the memory does not grow with the runs; undefined when the file has another
- * layout (read whole instead). A bad line discards the spool: no report is half written.
+ * Writes the reports of the runs `read` hands over, run by run, through a report spool (as a
+ * sweep writes them), so that the memory does not grow with the runs. undefined when `read` says
+ * the input cannot be streamed (the caller reads it whole instead); bad input is one line, and
+ * whatever the spool got is discarded: no report is half written.
  */
-function rebuildStreamed(path: string, dir: OutDir): { readonly paths: ReportPaths; readonly totals: RunTotals; readonly runId: string } | undefined {
+function throughSpool(dir: OutDir, read: (add: (r: RunRecord) => void) => StreamMergeResult | undefined): Written | undefined {
   let spool: ReportSpool;
   try {
     spool = new ReportSpool(dir.abs);
   } catch (e) {
-    throw new UsageError(`--out ${dir.shown}: cannot write the reports: ${(e as { code?: string }).code ?? String(e)}`);
+    throw cannotWrite(dir, e);
   }
   try {
-    const read = streamRunSet(path, (r) => spool.add(r));
-    if (read === undefined) return undefined;
-    if (!read.ok) throw new UsageError(read.error);
+    const result = read((r) => spool.add(r));
+    if (result === undefined || result.ok === "fallback") return undefined;
+    if (!result.ok) throw new UsageError(result.error);
     let done;
     try {
-      done = spool.finish(headOf(read.runSet));
+      done = spool.finish(headOf(result.runSet));
     } catch (e) {
-      throw new UsageError(`--out ${dir.shown}: cannot write the reports: ${(e as { code?: string }).code ?? String(e)}`);
+      throw cannotWrite(dir, e);
     }
-    return { paths: done.paths, totals: done.view.totals, runId: read.runSet.runId };
+    return { paths: done.paths, totals: done.view.totals, runId: result.runSet.runId };
   } finally {
     spool.discard();
   }
@@ -57,23 +65,30 @@ export function reportCommand(files: readonly string[], opts: ReportOptions, con
   if (files.length === 0) throw new UsageError("report: give a results.json file (or several with --merge); see streamsim report --help");
   if (!opts.merge && files.length > 1)
     throw new UsageError(`report: got ${files.length} files; to join the shards of a sweep, add --merge (and --out for the merged report)`);
-  let written: { readonly paths: ReportPaths; readonly totals: RunTotals; readonly runId: string } | undefined;
+  let written: Written | undefined;
   let dir: OutDir;
   if (opts.merge) {
-    const sets = files.map(load);
     const mergedDir = chooseOutDir(opts.out, "merged");
-    let set: RunSet;
-    try {
-      set = mergeRunSets(sets, { runId: mergedDir.runId, command: `streamsim report --merge ${files.join(" ")}` });
-    } catch (e) {
-      throw new UsageError(`report --merge: ${(e as Error).message}`);
-    }
     dir = chooseOutDir(mergedDir.abs);
-    written = { paths: writeReportSet(dir, set), totals: set.totals, runId: set.runId };
+    // The shards (sorted by id, as sweeps write them) read side by side; unsorted ones or another layout: in memory.
+    written = throughSpool(dir, (add) => {
+      const m = streamMergeRunSets(files, add, { runId: mergedDir.runId, command: `streamsim report --merge ${files.join(" ")}` });
+      return m.ok === false && m.error.startsWith("run id ") ? { ok: false, error: `report --merge: ${m.error}` } : m;
+    });
+    if (written === undefined) {
+      const sets = files.map(load);
+      let set: RunSet;
+      try {
+        set = mergeRunSets(sets, { runId: mergedDir.runId, command: `streamsim report --merge ${files.join(" ")}` });
+      } catch (e) {
+        throw new UsageError(`report --merge: ${(e as Error).message}`);
+      }
+      written = { paths: writeReportSet(dir, set), totals: set.totals, runId: set.runId };
+    }
   } else {
     const file = files[0] as string;
     dir = chooseOutDir(opts.out ?? dirname(file));
-    written = rebuildStreamed(file, dir);
+    written = throughSpool(dir, (add) => streamRunSet(file, add));
     if (written === undefined) {
       const set = load(file);
       written = { paths: writeReportSet(dir, set), totals: set.totals, runId: set.runId };
