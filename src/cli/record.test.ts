@@ -7,7 +7,8 @@ import type { TraceEvent } from "../sim/trace.ts";
 import { checkLines, checkpointTableLines, verdictLine } from "./format.ts";
 import { colorEnabled, parseDurationMs, shellQuote } from "./io.ts";
 import { expectationMismatches, toRunRecord } from "../report/record.ts";
-import { faultsFromTrace, maxAlignment, summarizeCheckpoints } from "../report/types.ts";
+import { faultsFromTrace, maxAlignment } from "../report/types.ts";
+import { summarizeCheckpoints } from "../report/view.ts";
 
 function builtin(name: string): Scenario {
   const p = parseScenario(readFileSync(new URL(`../../scenarios/${name}.json`, import.meta.url), "utf8"), name);

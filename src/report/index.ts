@@ -29,9 +29,9 @@ export {
   naturalCompare,
   runAnchor,
   sortLanes,
-  summarizeCheckpoints,
   timelineFromTrace,
 } from "./types.ts";
+export { summarizeCheckpoints } from "./view.ts";
 export { mergeRunSets, parseRunSet, readRunSet, toResultsJson } from "./json.ts";
 export type { MergeOptions, ParseRunSetResult } from "./json.ts";
 export { escapeXml, failureMessage, toJunitXml } from "./junit.ts";

@@ -6,8 +6,7 @@ import { syntheticRunSet } from "../../bench/reports.ts";
 import { Random } from "../sim/random.ts";
 import { FileDurations, ReportSpool } from "./spool.ts";
 import type { RunSet } from "./types.ts";
-import { summarizeCheckpoints } from "./types.ts";
-import { RunSetBuilder, headOf } from "./view.ts";
+import { RunSetBuilder, headOf, summarizeCheckpoints } from "./view.ts";
 import { writeReports } from "./write.ts";
 
 const root = mkdtempSync(join(tmpdir(), "streamsim-spool-test-"));
@@ -61,7 +60,7 @@ describe("ReportSpool", () => {
 });
 
 describe("checkpoint statistics run by run", () => {
-  test("the builder gives what summarizeCheckpoints gives, with durations in a file", () => {
+  test("with durations in a file the builder gives the statistics it gives with them in memory (summarizeCheckpoints)", () => {
     const set = syntheticRunSet(500, { failEvery: 9, checkpoints: 6 });
     const dir = join(root, "builder");
     const spool = new ReportSpool(dir); // only for its folder

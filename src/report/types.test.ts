@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { TraceData, TraceEvent } from "../sim/trace.ts";
 import type { CheckpointStats, RunRecord } from "./types.ts";
+import { summarizeCheckpoints } from "./view.ts";
 import {
   checkpointOutcome,
   checkpointStatusLabel,
@@ -12,7 +13,6 @@ import {
   naturalCompare,
   runAnchor,
   sortLanes,
-  summarizeCheckpoints,
   timelineFromTrace,
 } from "./types.ts";
 

@@ -212,42 +212,6 @@ export type CheckpointSummary = {
   readonly stateBytesMax: number | null;
 };
 
-/** Checkpoint statistics over many runs. */
-export function summarizeCheckpoints(runs: readonly RunRecord[]): CheckpointSummary {
-  const durations: number[] = [];
-  const failed = new Map<string, number>();
-  let total = 0;
-  let alignmentMsMax: number | null = null;
-  let stateBytesMax: number | null = null;
-  for (const r of runs) {
-    for (const c of r.checkpoints) {
-      total++;
-      const o = checkpointOutcome(c);
-      if (o === "completed") {
-        if (c.durationMs !== null) durations.push(c.durationMs);
-      } else failed.set(o, (failed.get(o) ?? 0) + 1);
-      const a = maxAlignment(c);
-      if (a !== null && (alignmentMsMax === null || a.ms > alignmentMsMax)) alignmentMsMax = a.ms;
-      if (c.stateBytes !== null && (stateBytesMax === null || c.stateBytes > stateBytesMax)) stateBytesMax = c.stateBytes;
-    }
-  }
-  durations.sort((a, b) => a - b);
-  const pick = (q: number): number | null =>
-    durations.length === 0 ? null : (durations[Math.min(durations.length - 1, Math.ceil(q * durations.length) - 1)] ?? null);
-  let completed = 0;
-  for (const r of runs) for (const c of r.checkpoints) if (c.status === "COMPLETED") completed++;
-  return {
-    total,
-    completed,
-    failedByOutcome: [...failed.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
-    durationMsMedian: pick(0.5),
-    durationMsP95: pick(0.95),
-    durationMsMax: durations.length === 0 ? null : (durations[durations.length - 1] ?? null),
-    alignmentMsMax,
-    stateBytesMax,
-  };
-}
-
 // ---- timeline -----------------------------------------------------------------------------
 
 /** Most events a timeline keeps; beyond it the rest of the run is summarised in one marker. */

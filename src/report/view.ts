@@ -7,7 +7,7 @@
  * by run with `RunSetBuilder` (see spool.ts), so that its memory does not grow with the runs.
  */
 import type { CheckpointSummary, RunRecord, RunSet, RunTotals } from "./types.ts";
-import { checkpointOutcome, maxAlignment, summarizeCheckpoints } from "./types.ts";
+import { checkpointOutcome, maxAlignment } from "./types.ts";
 
 /** Whether a run gets a detail section: it did not behave as expected, it failed, or it carries a timeline. */
 export function hasDetails(r: RunRecord): boolean {
@@ -37,7 +37,7 @@ export type RunSetView = RunSetHead & {
   readonly unexpectedCount: number;
   /** The runs' wall times added up in set order (junit.xml's time). */
   readonly wallMsTotal: number;
-  /** summarizeCheckpoints over every run. */
+  /** Checkpoint statistics over every run. */
   readonly checkpoints: CheckpointSummary;
   /**
    * In set order: every run with details (hasDetails: failing, unexpected, chosen), and the first
@@ -62,29 +62,21 @@ function keeps(r: RunRecord, plainSoFar: number): boolean {
   return hasDetails(r) || plainSoFar < MAX_LISTED_RUNS;
 }
 
-/** The view of a run set held in memory. */
+/** A builder (durations in memory) that has taken `runs`. */
+function builtFrom(runs: readonly RunRecord[]): RunSetBuilder {
+  const b = new RunSetBuilder();
+  for (const r of runs) b.add(r);
+  return b;
+}
+
+/** The view of a run set held in memory (with the totals the set states, as a hand-edited file has them). */
 export function viewOfSet(set: RunSet): RunSetView {
-  const kept: RunRecord[] = [];
-  let plain = 0;
-  let unexpected = 0;
-  let wallMs = 0;
-  for (const r of set.runs) {
-    if (!r.asExpected) unexpected++;
-    wallMs += r.wallMs ?? 0;
-    if (keeps(r, plain)) {
-      kept.push(r);
-      if (!hasDetails(r)) plain++;
-    }
-  }
-  return {
-    ...headOf(set),
-    totals: set.totals,
-    runCount: set.runs.length,
-    unexpectedCount: unexpected,
-    wallMsTotal: wallMs,
-    checkpoints: summarizeCheckpoints(set.runs),
-    kept,
-  };
+  return { ...builtFrom(set.runs).view(headOf(set)), totals: set.totals };
+}
+
+/** Checkpoint statistics over many runs (RunSetBuilder's, for runs in memory). */
+export function summarizeCheckpoints(runs: readonly RunRecord[]): CheckpointSummary {
+  return builtFrom(runs).checkpoints();
 }
 
 /**
@@ -117,9 +109,9 @@ export class MemoryDurations implements DurationStore {
 }
 
 /**
- * Builds a RunSetView from runs given one at a time in set order; what summarizeCheckpoints,
- * computeTotals and the keeping rule of viewOfSet give for the same runs, with memory for the kept
- * runs and the per-outcome counts only (durations go to the DurationStore).
+ * Builds a RunSetView from runs given one at a time in set order (computeTotals' totals, the
+ * checkpoint statistics, the runs the reports list), with memory for the kept runs and the
+ * per-outcome counts only (durations go to the DurationStore).
  */
 export class RunSetBuilder {
   private runs = 0;
@@ -153,7 +145,6 @@ export class RunSetBuilder {
       if (o === "completed") {
         if (c.durationMs !== null) {
           this.durations.add(c.durationMs);
-          // summarizeCheckpoints takes the last of the (stably) sorted durations: the last of equals.
           if (this.durationMsMax === null || c.durationMs >= this.durationMsMax) this.durationMsMax = c.durationMs;
         }
       } else this.failed.set(o, (this.failed.get(o) ?? 0) + 1);
@@ -168,7 +159,7 @@ export class RunSetBuilder {
     return this.runs;
   }
 
-  /** The checkpoint statistics of the runs added so far (as summarizeCheckpoints). */
+  /** The checkpoint statistics of the runs added so far: counts, the median, 95th percentile and maximum completion time, the largest alignment and state. */
   checkpoints(): CheckpointSummary {
     const n = this.durations.count;
     const pick = (q: number): number | null => (n === 0 ? null : this.durations.select(Math.min(n - 1, Math.ceil(q * n) - 1)));

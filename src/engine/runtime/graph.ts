@@ -35,6 +35,8 @@ export type BarrierEl = { readonly k: typeof BARRIER; readonly id: number };
 export type EndEl = { readonly k: typeof END };
 export type CancelEl = { readonly k: typeof CANCEL; readonly id: number };
 export type Element = RecordEl | WatermarkEl | BarrierEl | EndEl | CancelEl;
+/** A checkpoint marker (a barrier or a cancellation), not data: never part of a channel's state. */
+export const isMarker = (e: Element): boolean => e.k === BARRIER || e.k === CANCEL;
 
 // ---- graph ------------------------------------------------------------------------------------
 

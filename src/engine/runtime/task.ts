@@ -25,6 +25,7 @@ import {
   END,
   REC,
   WM,
+  isMarker,
   subtaskForKey,
   subtaskName,
   type Element,
@@ -260,7 +261,7 @@ export class Task implements Output {
     (this.inputs[i] as InputChannel).buffers.push(msg.b);
     // Data arriving before this channel's barrier of a pending unaligned checkpoint belongs to it.
     const u = this.unalignedCp;
-    if (u !== undefined && u.waiting.has(i)) for (const e of msg.b) if (e.k !== BARRIER && e.k !== CANCEL) (u.input[i] as Element[]).push(e);
+    if (u !== undefined && u.waiting.has(i)) for (const e of msg.b) if (!isMarker(e)) (u.input[i] as Element[]).push(e);
     return true;
   }
 
@@ -512,8 +513,7 @@ export class Task implements Output {
     if (a.seen.size === n) {
       const alignmentMs = this.opts.sim.now - a.startMs;
       if (n > 1) this.opts.sim.trace.emit(this.opts.tm.id, "alignment-completed", { task: this.name, id, durationMs: alignmentMs });
-      this.alignment = undefined;
-      for (const c of this.inputs) c.blocked = false;
+      this.endAlignment();
       this.performCheckpoint(id, alignmentMs);
     }
   }
@@ -552,9 +552,14 @@ export class Task implements Output {
     this.performCheckpoint(id, alignmentMs);
   }
 
-  private abandonAlignment(a: Alignment, reason: string): void {
-    for (const c of this.inputs) c.blocked = false;
+  /** No checkpoint is being aligned any more: every input flows again. */
+  private endAlignment(): void {
     this.alignment = undefined;
+    for (const c of this.inputs) c.blocked = false;
+  }
+
+  private abandonAlignment(a: Alignment, reason: string): void {
+    this.endAlignment();
     this.lastBarrierId = Math.max(this.lastBarrierId, a.id);
     this.opts.callbacks.decline(a.id, reason);
     this.broadcastCancel(a.id);
@@ -575,8 +580,7 @@ export class Task implements Output {
     if (a !== undefined && a.id > id) return; // aligning a newer checkpoint: barriers of id are ignored anyway
     if (a !== undefined && a.id < id) this.abandonAlignment(a, "subsumed by a newer cancellation");
     else if (a !== undefined) {
-      for (const c of this.inputs) c.blocked = false;
-      this.alignment = undefined;
+      this.endAlignment();
       this.opts.sim.trace.emit(this.opts.tm.id, "alignment-cancelled", { task: this.name, id });
     }
     this.lastBarrierId = id;
@@ -621,7 +625,7 @@ export class Task implements Output {
       // Nothing is processed while an operator opens: the head buffer is untouched unless it was restored and partly read.
       const before: Element[] = [];
       ch.buffers.forEach((b, i) => {
-        if (i < queued) for (let j = i === 0 ? ch.pos : 0; j < b.length; j++) if ((b[j] as Element).k !== BARRIER && (b[j] as Element).k !== CANCEL) before.push(b[j] as Element);
+        if (i < queued) for (let j = i === 0 ? ch.pos : 0; j < b.length; j++) if (!isMarker(b[j] as Element)) before.push(b[j] as Element);
       });
       u.input[ch.index] = before;
     }
@@ -637,14 +641,14 @@ export class Task implements Output {
     this.lastBarrierId = id;
     const op = this.snapshotOperator(id);
     if (op === undefined) return undefined;
-    const output = this.outputChannels.map((chans) => chans.map((c) => c.inflight().filter((e) => e.k !== BARRIER && e.k !== CANCEL)));
+    const output = this.outputChannels.map((chans) => chans.map((c) => c.inflight().filter((e) => !isMarker(e))));
     for (const chans of this.outputChannels) for (const c of chans) c.sendPriority({ ub: id });
     const u: Unaligned = {
       id,
       startMs: this.opts.sim.now,
       op,
       output,
-      input: this.inputs.map((c) => (hasInputs ? c.unprocessed().filter((e) => e.k !== BARRIER && e.k !== CANCEL) : [])),
+      input: this.inputs.map((c) => (hasInputs ? c.unprocessed().filter((e) => !isMarker(e)) : [])),
       waiting: new Set(hasInputs ? this.inputs.map((c) => c.index) : []),
     };
     if (!hasInputs) {
