@@ -269,16 +269,34 @@ export function mergeRunSets(sets: readonly RunSet[], options: MergeOptions = {}
   const owner = new Map<string, string>();
   const runs: RunRecord[] = [];
   for (const [i, set] of sets.entries()) {
-    const label = `set ${i + 1} (runId ${JSON.stringify(set.runId)}${set.shard !== undefined ? `, shard ${set.shard}` : ""})`;
+    const label = setLabel(i, set.runId, set.shard);
     for (const r of set.runs) {
       const other = owner.get(r.id);
-      if (other !== undefined)
-        throw new RangeError(`run id ${JSON.stringify(r.id)} appears in both ${other} and ${label}; merge each shard once`);
+      if (other !== undefined) throw duplicateRun(r.id, other, label);
       owner.set(r.id, label);
       runs.push(r);
     }
   }
   runs.sort((a, b) => naturalCompare(a.id, b.id));
+  return { ...mergedFields(sets, options), runs, totals: computeTotals(runs) };
+}
+
+/** How merge messages name the i-th set. */
+function setLabel(i: number, runId: unknown, shard: unknown): string {
+  return `set ${i + 1} (runId ${JSON.stringify(runId)}${typeof shard === "string" ? `, shard ${shard}` : ""})`;
+}
+
+/** A run id found in two sets (or twice in one): the same shard merged twice, or overlapping shards. */
+export class DuplicateRunError extends RangeError {
+  override readonly name = "DuplicateRunError";
+}
+
+function duplicateRun(id: string, first: string, second: string): DuplicateRunError {
+  return new DuplicateRunError(`run id ${JSON.stringify(id)} appears in both ${first} and ${second}; merge each shard once`);
+}
+
+/** The merged set's own fields: the latest createdAt, the seed when every set has the same one, the commands joined. */
+function mergedFields(sets: readonly RunSet[], options: MergeOptions): Omit<RunSet, "runs" | "totals"> {
   const seeds = new Set(sets.map((s) => s.seed));
   const seed = seeds.size === 1 ? sets[0]?.seed : undefined;
   const createdAt = options.createdAt ?? sets.map((s) => s.createdAt).sort().at(-1) ?? "";
@@ -288,8 +306,6 @@ export function mergeRunSets(sets: readonly RunSet[], options: MergeOptions = {}
     createdAt,
     command: options.command ?? commands.join(" ; "),
     ...(seed !== undefined ? { seed } : {}),
-    runs,
-    totals: computeTotals(runs),
   };
 }
 
@@ -312,6 +328,7 @@ export type StreamMergeResult = ParseRunSetResult | { readonly ok: "fallback"; r
  * The same order, fields and errors as reading every shard and calling mergeRunSets. A shard of
  * another layout, or one whose runs are not sorted, cannot be merged this way: the result says so
  * ("fallback"), and the caller (which may have received runs already) merges in memory instead.
+ * A run id in two shards throws the RangeError mergeRunSets throws.
  */
 export function streamMergeRunSets(paths: readonly string[], onRun: (r: RunRecord) => void, options: MergeOptions = {}, chunkBytes = READ_CHUNK_BYTES): StreamMergeResult {
   const inputs: MergeInput[] = [];
@@ -323,7 +340,7 @@ export function streamMergeRunSets(paths: readonly string[], onRun: (r: RunRecor
         const firstLine = fileLines(path, chunkBytes).next();
         if (firstLine.done !== true && firstLine.value.endsWith(RUNS_OPEN)) {
           const head = JSON.parse(`${firstLine.value.slice(0, -RUNS_OPEN.length)}}`) as { runId?: unknown; shard?: unknown };
-          label = `set ${i + 1} (runId ${JSON.stringify(head.runId)}${typeof head.shard === "string" ? `, shard ${head.shard}` : ""})`;
+          label = setLabel(i, head.runId, head.shard);
         }
       } catch (e) {
         if ((e as { code?: unknown }).code !== undefined) return cannotRead(path, e);
@@ -348,7 +365,7 @@ export function streamMergeRunSets(paths: readonly string[], onRun: (r: RunRecor
       const r = pick.next as RunRecord;
       if (previous !== undefined && naturalCompare(previous.id, r.id) !== 0) group.clear();
       const other = group.get(r.id);
-      if (other !== undefined) return { ok: false, error: `run id ${JSON.stringify(r.id)} appears in both ${other} and ${pick.label}; merge each shard once` };
+      if (other !== undefined) throw duplicateRun(r.id, other, pick.label);
       group.set(r.id, pick.label);
       onRun(r);
       previous = r;
@@ -363,21 +380,7 @@ export function streamMergeRunSets(paths: readonly string[], onRun: (r: RunRecor
       }
     }
     const sets = inputs.map((i) => (i.result as Extract<ParseRunSetResult, { ok: true }>).runSet);
-    const seeds = new Set(sets.map((x) => x.seed));
-    const seed = seeds.size === 1 ? sets[0]?.seed : undefined;
-    const createdAt = options.createdAt ?? sets.map((x) => x.createdAt).sort().at(-1) ?? "";
-    const commands = [...new Set(sets.map((x) => x.command))];
-    return {
-      ok: true,
-      runSet: {
-        runId: options.runId ?? "merged",
-        createdAt,
-        command: options.command ?? commands.join(" ; "),
-        ...(seed !== undefined ? { seed } : {}),
-        runs: [],
-        totals: computeTotals([]),
-      },
-    };
+    return { ok: true, runSet: { ...mergedFields(sets, options), runs: [], totals: computeTotals([]) } };
   } catch (e) {
     if ((e as { code?: unknown }).code === undefined) throw e;
     return { ok: false, error: `cannot read results: ${String((e as { code?: unknown }).code)}` };

@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import type { ReportPaths, RunRecord, RunSet, RunTotals } from "../../report/index.ts";
 import { mergeRunSets, readRunSet } from "../../report/index.ts";
 import type { StreamMergeResult } from "../../report/json.ts";
-import { streamMergeRunSets, streamRunSet } from "../../report/json.ts";
+import { DuplicateRunError, streamMergeRunSets, streamRunSet } from "../../report/json.ts";
 import { ReportSpool } from "../../report/spool.ts";
 import { headOf } from "../../report/view.ts";
 import type { Console, ExitCode } from "../io.ts";
@@ -71,19 +71,16 @@ export function reportCommand(files: readonly string[], opts: ReportOptions, con
     const mergedDir = chooseOutDir(opts.out, "merged");
     dir = chooseOutDir(mergedDir.abs);
     // The shards (sorted by id, as sweeps write them) read side by side; unsorted ones or another layout: in memory.
-    written = throughSpool(dir, (add) => {
-      const m = streamMergeRunSets(files, add, { runId: mergedDir.runId, command: `streamsim report --merge ${files.join(" ")}` });
-      return m.ok === false && m.error.startsWith("run id ") ? { ok: false, error: `report --merge: ${m.error}` } : m;
-    });
-    if (written === undefined) {
-      const sets = files.map(load);
-      let set: RunSet;
-      try {
-        set = mergeRunSets(sets, { runId: mergedDir.runId, command: `streamsim report --merge ${files.join(" ")}` });
-      } catch (e) {
-        throw new UsageError(`report --merge: ${(e as Error).message}`);
+    const options = { runId: mergedDir.runId, command: `streamsim report --merge ${files.join(" ")}` };
+    try {
+      written = throughSpool(dir, (add) => streamMergeRunSets(files, add, options));
+      if (written === undefined) {
+        const set = mergeRunSets(files.map(load), options);
+        written = { paths: writeReportSet(dir, set), totals: set.totals, runId: set.runId };
       }
-      written = { paths: writeReportSet(dir, set), totals: set.totals, runId: set.runId };
+    } catch (e) {
+      if (e instanceof DuplicateRunError) throw new UsageError(`report --merge: ${e.message}`);
+      throw e;
     }
   } else {
     const file = files[0] as string;
