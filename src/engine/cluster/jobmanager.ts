@@ -622,8 +622,11 @@ export class JobManager {
     if (st !== undefined) this.observer.stats.set(p.id, { ...st, status: "FAILED", durationMs: this.c.sim.now - p.triggerMs, failureReason: `${reason}: ${detail}` });
     const r = this.failures.onFailure(p.id, reason);
     this.c.sim.trace.emit("jm", "checkpoint-aborted", { id: p.id, attempt: this.observer.attemptCounter, reason, counted: r.counted });
-    // Tasks still aligning it give it up (a failover or the job's end cancels the tasks anyway).
-    if (reason !== "job-failover" && reason !== "job-finished" && p.attempt === this.attempt)
+    // Tasks still aligning it give it up. No notice after a failover or the job's end (the tasks are
+    // cancelled anyway), nor for one older than the latest completed checkpoint (every task took
+    // the newer one's barrier, so none aligns it any more).
+    const superseded = (this.completed.at(-1)?.id ?? 0) > p.id;
+    if (reason !== "job-failover" && reason !== "job-finished" && !superseded && p.attempt === this.attempt)
       for (const tm of this.deployedOn) this.send(tm, { t: "aborted", session: this.session, attempt: this.attempt, id: p.id });
     if (r.counted) this.c.sim.trace.emit("jm", "checkpoint-failures", { count: this.failures.failureCount, tolerable: this.cfg.tolerableFailures });
     if (r.failJob) {
