@@ -451,35 +451,38 @@ export const SLOW_OPERATOR_PRODUCT_MAX = 200;
  */
 export const SLOW_DISK_PRODUCT_MAX = 200;
 
+/** The product budget a slowdown draws on and who shares it (the broker, each vertex, each disk); undefined for other faults. */
+function slowdownBudget(f: Fault): { readonly key: string; readonly max: number } | undefined {
+  switch (f.fault) {
+    case "slowBroker":
+      return { key: "broker", max: SLOW_BROKER_PRODUCT_MAX };
+    case "slowOperator":
+      return { key: `operator:${f.vertex}`, max: SLOW_OPERATOR_PRODUCT_MAX };
+    case "slowDisk":
+      return { key: `disk:${f.node ?? "storage"}`, max: SLOW_DISK_PRODUCT_MAX };
+    default:
+      return undefined;
+  }
+}
+
 export function resolveFaults(raw: readonly RawFault[], t: FaultTargets): FaultPlan {
   const faults: Fault[] = [];
   // Overlapping slowdowns multiply: two slow brokers of 2000 make one request take 200 s, which no
-  // job outlives. Later slowdowns get what is left of the budget (none left: left out); the budget
-  // is per plan, not per overlap, so it holds whatever the faults' times turn out to be.
-  let broker = 1;
-  const operators = new Map<string, number>();
-  const disks = new Map<string, number>();
+  // job outlives. Later slowdowns get what is left of their budget (none left: left out); the
+  // budget is per plan, not per overlap, so it holds whatever the faults' times turn out to be.
+  const used = new Map<string, number>();
   for (const r of raw)
     for (const f of resolveFault(r, t)) {
-      if (f.fault === "slowDisk") {
-        const node = f.node ?? "storage";
-        const sofar = disks.get(node) ?? 1;
-        const factor = Math.min(f.factor, Math.floor(SLOW_DISK_PRODUCT_MAX / sofar));
-        if (factor < 2) continue;
-        disks.set(node, sofar * factor);
-        faults.push({ ...f, factor });
-      } else if (f.fault === "slowBroker") {
-        const factor = Math.min(f.factor, Math.floor(SLOW_BROKER_PRODUCT_MAX / broker));
-        if (factor < 2) continue;
-        broker *= factor;
-        faults.push({ ...f, factor });
-      } else if (f.fault === "slowOperator") {
-        const sofar = operators.get(f.vertex) ?? 1;
-        const factor = Math.min(f.factor, Math.floor(SLOW_OPERATOR_PRODUCT_MAX / sofar));
-        if (factor < 2) continue;
-        operators.set(f.vertex, sofar * factor);
-        faults.push({ ...f, factor });
-      } else faults.push(f);
+      const budget = slowdownBudget(f);
+      if (budget === undefined || !("factor" in f)) {
+        faults.push(f);
+        continue;
+      }
+      const sofar = used.get(budget.key) ?? 1;
+      const factor = Math.min(f.factor, Math.floor(budget.max / sofar));
+      if (factor < 2) continue;
+      used.set(budget.key, sofar * factor);
+      faults.push({ ...f, factor });
     }
   return { faults };
 }
